@@ -1,0 +1,23 @@
+import assert from "node:assert/strict";
+import { atomicWrite, atomicWriteJson } from "./atomic_write.ts";
+
+const canWrite = (await Deno.permissions.query({ name: "write" })).state === "granted";
+
+Deno.test({
+  name: "atomicWrite replaces content and leaves no temp file",
+  ignore: !canWrite,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/state.json`;
+      await atomicWriteJson(path, { a: 1 });
+      await atomicWrite(path, "second");
+      assert.equal(await Deno.readTextFile(path), "second");
+      const names = [];
+      for await (const e of Deno.readDir(dir)) names.push(e.name);
+      assert.deepEqual(names, ["state.json"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,0 +1,7 @@
+/**
+ * Placeholder: this program is not built yet (see the open issues).
+ *
+ * @module
+ */
+console.error("scripts/bench.ts: not built yet");
+Deno.exit(1);
