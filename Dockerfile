@@ -1,0 +1,34 @@
+# edge-orchestrator agent image.
+# Base images come from the official registry where it is reachable; offline, provide them with
+# scripts/build_base_images.sh (debootstrap + the Deno binary from npm) and build the same file.
+# Run it with: the Docker socket (it manages runtimes), the shared volume /var/orchestrator, the
+# device certificate read-only in /root/.mtls, and CAP_NET_ADMIN + CAP_SYS_ADMIN + pid=host, which
+# `nsenter -n ip link set address` needs to restore a runtime's MAC inside its namespace after a
+# re-wire (Docker ignores MACs on connect; see docs/decisions). It runs as root: it needs the
+# Docker socket (root-equivalent anyway) and nsenter.
+ARG DENO_VERSION=2.9.6
+FROM denoland/deno:bin-${DENO_VERSION} AS deno
+
+FROM debian:bookworm-slim AS build
+COPY --from=deno /deno /usr/local/bin/deno
+ENV DENO_DIR=/deno-dir
+WORKDIR /app
+COPY deno.json deno.lock permissions.json ./
+COPY contracts/ contracts/
+COPY agent/ agent/
+# All npm dependencies are fetched here, at build time; the image never downloads at start.
+RUN deno cache --frozen agent/main.ts
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=deno /deno /usr/local/bin/deno
+COPY --from=build /deno-dir /deno-dir
+COPY --from=build /app /app
+ENV DENO_DIR=/deno-dir DENO_NO_UPDATE_CHECK=1 ORCHESTRATOR_STATE_DIR=/var/orchestrator
+WORKDIR /app
+VOLUME ["/var/orchestrator"]
+# The agent touches <state-dir>/health on every heartbeat tick; stale for 60 s = unhealthy.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD test -n "$(find /var/orchestrator/health -mmin -1 2>/dev/null)" || exit 1
+ENTRYPOINT ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=hostname,osRelease,loadavg,networkInterfaces,systemMemoryInfo,uid,gid,cpus,homedir", "--allow-run=nsenter", "/app/agent/main.ts"]

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { parseMessage, TOPIC_NAMES, type TopicName } from "./mod.ts";
+
+interface Case {
+  name: string;
+  payload: unknown;
+  expect?: { error?: string; errorPrefix?: string } & Record<string, unknown>;
+}
+type Golden = Record<TopicName, { valid: Case[]; invalid: Case[] }>;
+
+const golden: Golden = JSON.parse(
+  await Deno.readTextFile(new URL("./testdata/golden.json", import.meta.url)),
+);
+
+Deno.test("golden files cover every topic with valid and invalid messages", () => {
+  for (const topic of TOPIC_NAMES) {
+    assert.ok(golden[topic]?.valid.length, `no valid golden for ${topic}`);
+    assert.ok(golden[topic]?.invalid.length, `no invalid golden for ${topic}`);
+  }
+});
+
+for (const topic of TOPIC_NAMES) {
+  for (const c of golden[topic]?.valid ?? []) {
+    Deno.test(`${topic}: valid ${c.name}`, () => {
+      const r = parseMessage(topic, c.payload);
+      assert.ok(r.ok, r.ok ? "" : r.ack.error);
+      if (c.expect) {
+        for (const [key, value] of Object.entries(c.expect)) {
+          assert.deepEqual((r.message as unknown as Record<string, unknown>)[key], value, key);
+        }
+      }
+    });
+  }
+  for (const c of golden[topic]?.invalid ?? []) {
+    Deno.test(`${topic}: invalid ${c.name}`, () => {
+      const r = parseMessage(topic, c.payload);
+      assert.ok(!r.ok, "should have been refused");
+      assert.equal(r.ack.action, topic);
+      assert.equal(r.ack.status, "error");
+      const cid = (c.payload as { correlation_id?: unknown }).correlation_id;
+      assert.equal(r.ack.correlation_id, typeof cid === "number" ? cid : null);
+      if (c.expect?.error) assert.equal(r.ack.error, c.expect.error);
+      if (c.expect?.errorPrefix) {
+        assert.ok(
+          r.ack.error.startsWith(c.expect.errorPrefix),
+          `"${r.ack.error}" should start with "${c.expect.errorPrefix}"`,
+        );
+      }
+      assert.ok(r.ack.errors && r.ack.errors.length > 0);
+    });
+  }
+}
+
+Deno.test("every problem is listed, not only the first", () => {
+  const r = parseMessage("create_new_runtime", {
+    container_name: 5,
+    vnic_configs: [{ name: "a", network_mode: "x" }],
+  });
+  assert.ok(!r.ok);
+  const paths = r.ack.errors!.map((e) => e.path).sort();
+  assert.deepEqual(paths, [
+    "container_name",
+    "vnic_configs[0].network_mode",
+    "vnic_configs[0].parent_interface",
+  ]);
+  assert.equal(r.ack.error, "Missing required field: vnic_configs[0].parent_interface");
+});
+
+Deno.test("non-object payloads get an error ack, never an exception", () => {
+  for (const payload of [null, undefined, 1, "x", [], [1], true]) {
+    const r = parseMessage("get_device_status", payload);
+    assert.ok(!r.ok);
+    assert.match(r.ack.error, /^Invalid field type: message must be a JSON object/);
+    assert.equal(r.ack.correlation_id, null);
+  }
+});

@@ -1,0 +1,53 @@
+/**
+ * Project invariants: every place that starts a program uses exactly the flags of
+ * permissions.json, and no program is ever started with -A.
+ */
+import assert from "node:assert/strict";
+import {
+  COMPILE_TARGETS,
+  compileArgs,
+  dockerEntrypoint,
+  DOCKERFILES,
+  loadPermissions,
+  type ProgramName,
+  taskCommand,
+} from "../scripts/permissions.ts";
+
+const perms = await loadPermissions();
+const config = JSON.parse(await Deno.readTextFile("deno.json"));
+
+Deno.test("deno.json tasks match permissions.json", () => {
+  for (const name of Object.keys(perms) as ProgramName[]) {
+    assert.equal(config.tasks[name], taskCommand(perms[name]), `task "${name}" drifted`);
+  }
+});
+
+Deno.test("Dockerfile entry points match permissions.json", async () => {
+  for (const [name, file] of Object.entries(DOCKERFILES) as [ProgramName, string][]) {
+    const text = await Deno.readTextFile(file);
+    const lines = text.split("\n").filter((l) => l.startsWith("ENTRYPOINT"));
+    assert.deepEqual(lines, [dockerEntrypoint(perms[name])], `${file} drifted`);
+  }
+});
+
+Deno.test("deno task compile uses the shared flags for both targets", async () => {
+  const out = await new Deno.Command("deno", {
+    args: ["run", "--allow-read", "scripts/compile.ts", "--dry-run"],
+    stdout: "piped",
+  }).output();
+  assert.equal(out.code, 0);
+  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const expected = (["agent", "netmon"] as const).flatMap((name) =>
+    COMPILE_TARGETS.map((t) => `deno ${compileArgs(name, perms[name], t).join(" ")}`)
+  );
+  assert.deepEqual(lines, expected);
+});
+
+Deno.test("no task, Dockerfile or script starts a program with -A", async () => {
+  const texts = [JSON.stringify(config.tasks), ...await Promise.all(
+    ["Dockerfile", "Dockerfile.netmon", ".ci/run", "scripts/test.sh", "scripts/demo.sh"].map((f) =>
+      Deno.readTextFile(f)
+    ),
+  )];
+  for (const t of texts) assert.doesNotMatch(t, /\s(-A|--allow-all)(\s|"|$)/);
+});
