@@ -1,0 +1,152 @@
+/**
+ * The reconciliation planner: `plan(desired, observed) → steps`. Pure: no clock, no I/O. It
+ * never plans to restart or recreate a running runtime for something that can be fixed live
+ * (networks are connected and disconnected on the running container), and never starts a runtime
+ * the cloud stopped. A converged state plans nothing but reports (idempotence).
+ *
+ * @module
+ */
+import { cidrContains } from "../../contracts/mod.ts";
+import type { ContainerInfo, NetworkInfo } from "../docker/port.ts";
+import { internalNetworkName, isManaged, macvlanNetworkName } from "../runtimes/naming.ts";
+import type { DesiredRuntime, Member, Observed, Step, TargetNetwork } from "./types.ts";
+
+/** Subnet of a network's first IPAM pool. */
+function subnetOf(n: NetworkInfo): string | undefined {
+  return n.subnets[0]?.subnet;
+}
+
+/** The MACVLAN network on a parent (Docker allows at most one per parent). */
+function macvlanOn(networks: NetworkInfo[], parent: string): NetworkInfo | undefined {
+  return networks.find((n) => n.driver === "macvlan" && n.options.parent === parent);
+}
+
+function attachedTo(c: ContainerInfo | undefined, network: string): boolean {
+  return c !== undefined && Object.hasOwn(c.networks, network);
+}
+
+/** Plans one pass. */
+export function plan(desired: DesiredRuntime[], observed: Observed): Step[] {
+  const steps: Step[] = [];
+  const containers = new Map(observed.containers.map((c) => [c.name, c]));
+  const networks = new Map(observed.networks.map((n) => [n.name, n]));
+  // Batches per parent: every move on one parent is one step, as Docker needs (one network per
+  // parent: the old one must be gone before the new one can exist).
+  const rewires = new Map<string, Extract<Step, { kind: "rewire_parent" }>>();
+  const attaches = new Map<string, Extract<Step, { kind: "attach" }>>();
+
+  for (const rt of desired) {
+    const c = containers.get(rt.name);
+    if (!c) {
+      steps.push({ kind: "recreate_runtime", runtime: rt.name });
+      continue;
+    }
+    const internal = internalNetworkName(rt.name);
+    if (!networks.has(internal)) steps.push({ kind: "create_internal_network", runtime: rt.name });
+    if (!attachedTo(c, internal)) steps.push({ kind: "connect_internal", runtime: rt.name });
+
+    for (const v of rt.vnics) {
+      const report = (problem: Extract<Step, { kind: "report" }>["problem"]) =>
+        steps.push({ kind: "report", runtime: rt.name, vnic: v.name, problem });
+      if (!observed.parents.synced) continue; // no picture of the host yet: change nothing
+      const parent = observed.parents.get(v.parent_interface);
+      if (parent.state !== "up") {
+        report({ code: "parent_unavailable", parent: v.parent_interface, state: parent.state });
+        continue;
+      }
+      const subnet = parent.subnet ?? v.parent_subnet ?? null;
+      if (!subnet) {
+        report({ code: "parent_without_ipv4", parent: v.parent_interface });
+        continue;
+      }
+      const current = macvlanOn(observed.networks, v.parent_interface);
+      const conflict = v.network_mode === "manual" && v.ip_address !== undefined &&
+        !cidrContains(subnet, v.ip_address);
+      const member: Member = { runtime: rt.name, vnic: v.name, mac: v.mac_address };
+      if (v.network_mode === "manual" && v.ip_address) member.ipv4 = v.ip_address;
+      if (conflict) report({ code: "ip_outside_subnet", ip: v.ip_address!, subnet });
+
+      if (current && subnetOf(current) !== subnet) {
+        const batch = rewires.get(v.parent_interface) ?? {
+          kind: "rewire_parent" as const,
+          parent: v.parent_interface,
+          from: current.name,
+          detach: [],
+          to: target(v.parent_interface, subnet, parent.gateway, undefined),
+          members: [],
+        };
+        rewires.set(v.parent_interface, batch);
+        if (conflict) {
+          if (attachedTo(c, current.name)) batch.detach.push({ runtime: rt.name, vnic: v.name });
+        } else batch.members.push(member);
+        continue;
+      }
+      if (conflict) continue;
+      if (current && attachedTo(c, current.name)) continue; // converged
+      const to = target(v.parent_interface, subnet, parent.gateway, current);
+      const batch = attaches.get(to.name) ?? { kind: "attach" as const, to, members: [] };
+      attaches.set(to.name, batch);
+      batch.members.push(member);
+    }
+
+    if (observed.crashLooping.has(rt.name)) {
+      steps.push({ kind: "report", runtime: rt.name, vnic: null, problem: { code: "crash_loop" } });
+      if (c.running) steps.push({ kind: "stop", runtime: rt.name });
+    } else if (rt.running && !c.running) steps.push({ kind: "start", runtime: rt.name });
+    else if (!rt.running && c.running) steps.push({ kind: "stop", runtime: rt.name });
+  }
+  // A rewire also carries the runtimes on the old network that have no desired vNIC there any
+  // more? No: only desired vNICs are moved; anything else attached makes the removal fail, which
+  // the executor reports. Rewires run before attaches so a freed parent can take a new network.
+  steps.push(...rewires.values(), ...attaches.values());
+  steps.push(...orphans(desired, observed));
+  return steps;
+}
+
+function target(
+  parent: string,
+  subnet: string,
+  gateway: string | null,
+  existing: NetworkInfo | undefined,
+): TargetNetwork {
+  if (existing) {
+    return { name: existing.name, parent, subnet, gateway, exists: true };
+  }
+  return { name: macvlanNetworkName(parent, subnet), parent, subnet, gateway, exists: false };
+}
+
+function orphans(desired: DesiredRuntime[], observed: Observed): Step[] {
+  const names = new Set(desired.map((d) => d.name));
+  const out: Step[] = [];
+  for (const c of observed.containers) {
+    if (isManaged(c.labels) && !names.has(c.name)) {
+      out.push({
+        kind: "report",
+        runtime: null,
+        vnic: null,
+        problem: { code: "orphan_container", name: c.name },
+      });
+    }
+  }
+  const wanted = new Set(desired.flatMap((d) => [internalNetworkName(d.name)]));
+  for (const n of observed.networks) {
+    if (!isManaged(n.labels) || wanted.has(n.name)) continue;
+    if (n.driver === "macvlan" && n.containers.length > 0) continue; // shared, in use
+    if (
+      n.driver === "macvlan" &&
+      desired.some((d) => d.vnics.some((v) => v.parent_interface === n.options.parent))
+    ) continue;
+    out.push({
+      kind: "report",
+      runtime: null,
+      vnic: null,
+      problem: { code: "orphan_network", name: n.name },
+    });
+  }
+  return out;
+}
+
+/** Whether a plan changes anything (reports alone do not). */
+export function isConverged(steps: Step[]): boolean {
+  return steps.every((s) => s.kind === "report");
+}

@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import type { StoredVnic } from "../../contracts/mod.ts";
+import type { ContainerInfo, NetworkInfo } from "../docker/port.ts";
+import { internalLabels, macvlanLabels, runtimeLabels } from "../runtimes/naming.ts";
+import { isConverged, plan } from "./plan.ts";
+import type { DesiredRuntime, Observed, ParentState } from "./types.ts";
+
+const OLD = "198.51.100.0/24";
+const NEW = "203.0.113.0/24";
+
+function vnic(over: Partial<StoredVnic> = {}): StoredVnic {
+  return {
+    name: "eth0",
+    parent_interface: "ens37",
+    network_mode: "dhcp",
+    mac_address: "02:00:00:00:00:01",
+    ...over,
+  };
+}
+
+function container(name: string, networks: string[], running = true): ContainerInfo {
+  return {
+    id: name,
+    name,
+    image: "img",
+    labels: runtimeLabels(name, "latest", []),
+    status: running ? "running" : "exited",
+    running,
+    exitCode: 0,
+    startedAt: "",
+    restartCount: 0,
+    pid: running ? 42 : 0,
+    restartPolicy: "always",
+    capAdd: [],
+    ulimits: [],
+    dns: [],
+    networks: Object.fromEntries(networks.map((n) => [n, { network: n }])),
+    memoryLimit: 0,
+    nanoCpus: 0,
+  };
+}
+
+function macvlan(parent: string, subnet: string, users: string[] = []): NetworkInfo {
+  return {
+    id: subnet,
+    name: `macvlan_${parent}_${subnet.replace("/", "_")}`,
+    driver: "macvlan",
+    internal: false,
+    options: { parent },
+    subnets: [{ subnet }],
+    labels: macvlanLabels(parent, subnet),
+    containers: users.map((u) => ({ id: u, name: u, mac: "", ipv4: "" })),
+  };
+}
+
+function internal(rt: string): NetworkInfo {
+  return {
+    id: rt,
+    name: `${rt}_internal`,
+    driver: "bridge",
+    internal: true,
+    options: {},
+    subnets: [],
+    labels: internalLabels(rt),
+    containers: [],
+  };
+}
+
+function observed(
+  containers: ContainerInfo[],
+  networks: NetworkInfo[],
+  parents: Record<string, ParentState> = { ens37: { state: "up", subnet: OLD, gateway: null } },
+  crash: string[] = [],
+): Observed {
+  return {
+    containers,
+    networks,
+    parents: { synced: true, get: (n) => parents[n] ?? { state: "unknown" } },
+    crashLooping: new Set(crash),
+  };
+}
+
+const oldNet = `macvlan_ens37_${OLD.replace("/", "_")}`;
+const newNet = `macvlan_ens37_${NEW.replace("/", "_")}`;
+const rt = (name: string, vnics = [vnic()], running = true): DesiredRuntime => ({
+  name,
+  running,
+  vnics,
+});
+
+Deno.test("a converged state plans nothing (idempotence)", () => {
+  const steps = plan(
+    [rt("a"), rt("b")],
+    observed(
+      [container("a", ["a_internal", oldNet]), container("b", ["b_internal", oldNet])],
+      [internal("a"), internal("b"), macvlan("ens37", OLD, ["a", "b"])],
+    ),
+  );
+  assert.deepEqual(steps, []);
+  assert.ok(isConverged(steps));
+});
+
+Deno.test("subnet move: one batch per parent, every runtime on it, MACs kept", () => {
+  const steps = plan(
+    [rt("a"), rt("b", [vnic({ mac_address: "02:00:00:00:00:02" })])],
+    observed(
+      [container("a", ["a_internal", oldNet]), container("b", ["b_internal", oldNet])],
+      [internal("a"), internal("b"), macvlan("ens37", OLD, ["a", "b"])],
+      { ens37: { state: "up", subnet: NEW, gateway: "203.0.113.1" } },
+    ),
+  );
+  assert.deepEqual(steps, [{
+    kind: "rewire_parent",
+    parent: "ens37",
+    from: oldNet,
+    detach: [],
+    to: { name: newNet, parent: "ens37", subnet: NEW, gateway: "203.0.113.1", exists: false },
+    members: [
+      { runtime: "a", vnic: "eth0", mac: "02:00:00:00:00:01" },
+      { runtime: "b", vnic: "eth0", mac: "02:00:00:00:00:02" },
+    ],
+  }]);
+});
+
+Deno.test("manual IP that no longer fits: detached and reported, nothing invented", () => {
+  const manual = vnic({ network_mode: "manual", ip_address: "198.51.100.20" });
+  const steps = plan(
+    [rt("a", [manual])],
+    observed([container("a", ["a_internal", oldNet])], [
+      internal("a"),
+      macvlan("ens37", OLD, ["a"]),
+    ], {
+      ens37: { state: "up", subnet: NEW, gateway: null },
+    }),
+  );
+  assert.deepEqual(steps.map((s) => s.kind), ["report", "rewire_parent"]);
+  const rewire = steps[1] as Extract<typeof steps[number], { kind: "rewire_parent" }>;
+  assert.deepEqual(rewire.detach, [{ runtime: "a", vnic: "eth0" }]);
+  assert.deepEqual(rewire.members, []);
+  assert.deepEqual(steps[0], {
+    kind: "report",
+    runtime: "a",
+    vnic: "eth0",
+    problem: { code: "ip_outside_subnet", ip: "198.51.100.20", subnet: NEW },
+  });
+});
+
+Deno.test("manual IP that still fits keeps its address in the move", () => {
+  const manual = vnic({ network_mode: "manual", ip_address: "10.0.0.20" });
+  const steps = plan(
+    [rt("a", [manual])],
+    observed([container("a", ["a_internal", "macvlan_ens37_10.0.0.0_16"])], [
+      internal("a"),
+      macvlan("ens37", "10.0.0.0/16", ["a"]),
+    ], { ens37: { state: "up", subnet: "10.0.0.0/8", gateway: null } }),
+  );
+  const rewire = steps[0] as Extract<typeof steps[number], { kind: "rewire_parent" }>;
+  assert.equal(rewire.kind, "rewire_parent");
+  assert.equal(rewire.members[0]?.ipv4, "10.0.0.20");
+});
+
+Deno.test("parent down: reported as detached, nothing touched", () => {
+  const steps = plan(
+    [rt("a")],
+    observed([container("a", ["a_internal", oldNet])], [
+      internal("a"),
+      macvlan("ens37", OLD, ["a"]),
+    ], {
+      ens37: { state: "down" },
+    }),
+  );
+  assert.deepEqual(steps, [{
+    kind: "report",
+    runtime: "a",
+    vnic: "eth0",
+    problem: { code: "parent_unavailable", parent: "ens37", state: "down" },
+  }]);
+  assert.ok(isConverged(steps));
+});
+
+Deno.test("network removed by hand: re-created and the runtime attached again", () => {
+  const steps = plan([rt("a")], observed([container("a", [])], []));
+  assert.deepEqual(steps, [
+    { kind: "create_internal_network", runtime: "a" },
+    { kind: "connect_internal", runtime: "a" },
+    {
+      kind: "attach",
+      to: { name: oldNet, parent: "ens37", subnet: OLD, gateway: null, exists: false },
+      members: [{ runtime: "a", vnic: "eth0", mac: "02:00:00:00:00:01" }],
+    },
+  ]);
+});
+
+Deno.test("existing pool under another name is reused", () => {
+  const other = { ...macvlan("ens37", OLD), name: "plant-lan" };
+  const steps = plan([rt("a")], observed([container("a", ["a_internal"])], [internal("a"), other]));
+  assert.deepEqual(steps, [{
+    kind: "attach",
+    to: { name: "plant-lan", parent: "ens37", subnet: OLD, gateway: null, exists: true },
+    members: [{ runtime: "a", vnic: "eth0", mac: "02:00:00:00:00:01" }],
+  }]);
+});
+
+Deno.test("container removed by hand is recreated; stop intent respected; crash loop stopped", () => {
+  const nets = [internal("b"), internal("c"), macvlan("ens37", OLD, ["b", "c"])];
+  const steps = plan(
+    [rt("a"), rt("b", [vnic()], false), rt("c")],
+    observed(
+      [container("b", ["b_internal", oldNet], true), container("c", ["c_internal", oldNet], true)],
+      nets,
+      undefined,
+      ["c"],
+    ),
+  );
+  assert.deepEqual(steps, [
+    { kind: "recreate_runtime", runtime: "a" },
+    { kind: "stop", runtime: "b" },
+    { kind: "report", runtime: "c", vnic: null, problem: { code: "crash_loop" } },
+    { kind: "stop", runtime: "c" },
+  ]);
+});
+
+Deno.test("stopped runtime that should run is started; before netmon sync nothing moves", () => {
+  const obs = observed([container("a", ["a_internal"], false)], [internal("a")]);
+  obs.parents = { synced: false, get: () => ({ state: "unknown" }) };
+  assert.deepEqual(plan([rt("a")], obs), [{ kind: "start", runtime: "a" }]);
+});
+
+Deno.test("orphans with our labels are reported, a user's objects never", () => {
+  const mine = container("ghost", []);
+  const users = { ...container("users-own", []), labels: {} };
+  const steps = plan(
+    [],
+    observed([mine, users], [internal("ghost"), { ...internal("x"), labels: {} }]),
+  );
+  assert.deepEqual(steps.map((s) => s.kind === "report" ? s.problem : s), [
+    { code: "orphan_container", name: "ghost" },
+    { code: "orphan_network", name: "ghost_internal" },
+  ]);
+});
