@@ -1,0 +1,86 @@
+/**
+ * Command line and environment of netmon (interfaces.md "Netmon flags"). Pure: the composition
+ * root passes `Deno.args` and an env getter, and turns an error into one line and exit code 2.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Level, LEVELS } from "./log.ts";
+
+/** netmon's settings. */
+export interface Config {
+  socket: string;
+  debounceMs: number;
+  logLevel: Level;
+}
+
+/** Default socket: the state directory shared with the agent. */
+export const DEFAULT_SOCKET = "/var/orchestrator/netmon.sock";
+/**
+ * 3 s: a DHCP renewal or a cable move produces a burst of link, address and route events over
+ * one to two seconds; 3 s lets it settle so clients see one change, not the intermediate states.
+ */
+export const DEFAULT_DEBOUNCE_MS = 3000;
+/** An hour: any longer is a typo, and would leave clients blind to changes. */
+export const MAX_DEBOUNCE_MS = 3_600_000;
+
+/** `--help` text. */
+export const HELP = `netmon: publishes the host's network interfaces on a Unix socket (JSON lines)
+
+Usage: deno task netmon -- [flags]
+
+  --socket PATH       env NETMON_SOCKET       default ${DEFAULT_SOCKET}
+  --debounce MS       env NETMON_DEBOUNCE_MS  default ${DEFAULT_DEBOUNCE_MS} (quiet time before a change)
+  --log-level LEVEL   env NETMON_LOG_LEVEL    default INFO (${LEVELS.join(", ")})
+  --help              this text`;
+
+/** Outcome of {@linkcode parseConfig}. */
+export type ConfigResult =
+  | { kind: "ok"; config: Config }
+  | { kind: "help" }
+  | { kind: "error"; message: string };
+
+/** Parses flags (winning) and environment variables. */
+export function parseConfig(
+  args: string[],
+  env: (name: string) => string | undefined,
+): ConfigResult {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      // `deno task netmon -- --socket X` passes the "--" through: skip it.
+      args: args[0] === "--" ? args.slice(1) : args,
+      options: {
+        socket: { type: "string" },
+        debounce: { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    return { kind: "error", message: (e as Error).message.split("\n")[0] ?? "bad arguments" };
+  }
+  if (values.help) return { kind: "help" };
+  const socket = (values.socket as string | undefined) ?? env("NETMON_SOCKET") ?? DEFAULT_SOCKET;
+  if (socket === "") return { kind: "error", message: "Invalid --socket: empty path" };
+  const rawDebounce = (values.debounce as string | undefined) ?? env("NETMON_DEBOUNCE_MS");
+  const debounceMs = rawDebounce === undefined ? DEFAULT_DEBOUNCE_MS : Number(rawDebounce);
+  if (!/^\d+$/.test(rawDebounce ?? "0") || debounceMs > MAX_DEBOUNCE_MS) {
+    return {
+      kind: "error",
+      message: `Invalid --debounce "${rawDebounce}": expected milliseconds, 0-${MAX_DEBOUNCE_MS}`,
+    };
+  }
+  const rawLevel = (values["log-level"] as string | undefined) ?? env("NETMON_LOG_LEVEL") ??
+    "INFO";
+  const logLevel = LEVELS.find((l) => l === rawLevel.toUpperCase());
+  if (!logLevel) {
+    return {
+      kind: "error",
+      message: `Invalid --log-level "${rawLevel}": expected one of ${LEVELS.join(", ")}`,
+    };
+  }
+  return { kind: "ok", config: { socket, debounceMs, logLevel } };
+}
