@@ -7,11 +7,7 @@
  */
 import type { InterfaceGone, NetmonEvent, NetmonInterface } from "../../contracts/mod.ts";
 
-/** What the runtime code reads: one interface by name. */
-export interface InterfaceView {
-  /** The interface as netmon last described it, or undefined when it is down or unknown. */
-  get(name: string): NetmonInterface | undefined;
-}
+import type { InterfaceView } from "../runtimes/interface_view.ts";
 
 /** Why an interface is not usable right now. */
 export type InterfaceAbsence = "down" | "removed" | "unknown";

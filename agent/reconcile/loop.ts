@@ -1,0 +1,158 @@
+/**
+ * The reconciliation loop, two states: idle, and processing one planned batch at a time. A
+ * trigger (start, netmon discovery/change, Docker events, the slow timer) while processing is
+ * remembered and runs one more pass afterwards, never two at once. Drift is detected by comparing
+ * a hash of desired + observed state with the last converged one, so a quiet box does no work.
+ *
+ * @module
+ */
+import type { Logger } from "../log.ts";
+import type { StepResult } from "./executor.ts";
+import { isConverged, plan } from "./plan.ts";
+import type { ProblemBoard } from "./problems.ts";
+import type { DesiredRuntime, Observed, Step } from "./types.ts";
+
+/** What the loop needs. */
+export interface LoopDeps {
+  /** Reads Docker and the interface cache. */
+  observe(): Promise<Observed>;
+  /** The desired state (registry + vNIC store), without runtimes busy with a cloud operation. */
+  desired(): DesiredRuntime[];
+  /** Names of runtimes a cloud operation holds right now: left alone this pass. */
+  busy(): ReadonlySet<string>;
+  /** Runs one step. */
+  execute(step: Step): Promise<StepResult>;
+  /** Where unfixable problems are shown. */
+  problems: ProblemBoard;
+  /** Logger. */
+  log: Logger;
+}
+
+/** Plan-execute rounds per trigger: a rewire then a start settle in 2; 4 leaves room for a
+ * recreate; more means something keeps failing, and the slow timer tries again later. */
+const MAX_ROUNDS = 4;
+/** A pass that takes longer than this is abandoned (logged); 50 re-wires take ~3 s. */
+export const PASS_TIMEOUT_MS = 120_000;
+
+/** FNV-1a over a string: a cheap fingerprint of the state, not a security hash. */
+export function fingerprint(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16);
+}
+
+function stateKey(desired: DesiredRuntime[], o: Observed): string {
+  return JSON.stringify([
+    desired,
+    o.containers.map((c) => [c.name, c.running, Object.keys(c.networks).sort()]),
+    o.networks.map((n) => [n.name, n.options.parent, n.subnets[0]?.subnet, n.containers.length]),
+    o.parents.synced,
+    [...new Set(desired.flatMap((d) => d.vnics.map((v) => v.parent_interface)))].map((p) => [
+      p,
+      o.parents.get(p),
+    ]),
+    [...o.crashLooping],
+  ]);
+}
+
+/** The reconciler. */
+export class Reconciler {
+  #deps: LoopDeps;
+  #state: "idle" | "processing" = "idle";
+  #pending = false;
+  #lastConverged = "";
+  #running: Promise<void> = Promise.resolve();
+  #passes = 0;
+
+  /** Builds the loop. */
+  constructor(deps: LoopDeps) {
+    this.#deps = deps;
+  }
+
+  /** Number of passes run (for status and tests). */
+  get passes(): number {
+    return this.#passes;
+  }
+
+  /** Asks for a pass; coalesces with one already queued. Returns when that pass is done. */
+  trigger(reason: string): Promise<void> {
+    this.#deps.log.debug(`reconcile requested: ${reason}`);
+    if (this.#state === "processing") {
+      this.#pending = true;
+      return this.#running.then(() => this.#running);
+    }
+    this.#running = this.#loop(reason);
+    return this.#running;
+  }
+
+  /** Forgets the converged fingerprint, so the next trigger plans even if nothing seems changed. */
+  invalidate(): void {
+    this.#lastConverged = "";
+  }
+
+  async #loop(reason: string): Promise<void> {
+    this.#state = "processing";
+    try {
+      do {
+        this.#pending = false;
+        await this.#pass(reason);
+        reason = "follow-up";
+      } while (this.#pending);
+    } finally {
+      this.#state = "idle";
+    }
+  }
+
+  async #pass(reason: string): Promise<void> {
+    this.#passes++;
+    const timeout = new Promise<"timeout">((r) => {
+      const t = setTimeout(() => r("timeout"), PASS_TIMEOUT_MS);
+      Deno.unrefTimer(t);
+    });
+    const work = this.#rounds(reason).then(() => "done" as const);
+    const outcome = await Promise.race([work, timeout]).catch((err) => {
+      this.#deps.log.error(`reconcile pass failed: ${err instanceof Error ? err.stack : err}`);
+      return "done" as const;
+    });
+    if (outcome === "timeout") {
+      this.#deps.log.error(`reconcile pass exceeded ${PASS_TIMEOUT_MS} ms; will retry`);
+      this.#lastConverged = "";
+    }
+  }
+
+  async #rounds(reason: string): Promise<void> {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const busy = this.#deps.busy();
+      const desired = this.#deps.desired().filter((d) => !busy.has(d.name));
+      const observedAll = await this.#deps.observe();
+      const observed = {
+        ...observedAll,
+        containers: observedAll.containers.filter((c) => !busy.has(c.name)),
+      };
+      const key = fingerprint(stateKey(desired, observed));
+      if (key === this.#lastConverged) return;
+      const steps = plan(desired, observed);
+      const fresh = this.#deps.problems.replace(
+        steps.flatMap((s) => s.kind === "report" ? [s] : []),
+      );
+      for (const line of fresh) this.#deps.log.warn(`reconcile: ${line}`);
+      if (isConverged(steps)) {
+        this.#lastConverged = key;
+        return;
+      }
+      const work = steps.filter((s) => s.kind !== "report");
+      this.#deps.log.info(
+        `reconcile (${reason}, round ${round + 1}): ${work.map((s) => s.kind).join(", ")}`,
+      );
+      for (const step of work) {
+        const r = await this.#deps.execute(step);
+        for (const f of r.failures) {
+          this.#deps.log.error(`reconcile ${step.kind} failed for ${f.runtime ?? "-"}: ${f.error}`);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { silentLogger } from "../log.ts";
+import { Reconciler } from "./loop.ts";
+import { ProblemBoard } from "./problems.ts";
+import type { Observed, Step } from "./types.ts";
+
+function setup(running: { value: boolean }) {
+  const executed: Step[] = [];
+  let observes = 0;
+  const loop = new Reconciler({
+    observe: () => {
+      observes++;
+      const o: Observed = {
+        containers: [{
+          id: "a",
+          name: "a",
+          image: "",
+          labels: {},
+          status: "",
+          running: running.value,
+          exitCode: 0,
+          startedAt: "",
+          restartCount: 0,
+          pid: 1,
+          restartPolicy: "always",
+          capAdd: [],
+          ulimits: [],
+          dns: [],
+          networks: { a_internal: { network: "a_internal" } },
+          memoryLimit: 0,
+          nanoCpus: 0,
+        }],
+        networks: [{
+          id: "n",
+          name: "a_internal",
+          driver: "bridge",
+          internal: true,
+          options: {},
+          subnets: [],
+          labels: {},
+          containers: [],
+        }],
+        parents: { synced: true, get: () => ({ state: "unknown" }) },
+        crashLooping: new Set(),
+      };
+      return Promise.resolve(o);
+    },
+    desired: () => [{ name: "a", running: true, vnics: [] }],
+    busy: () => new Set(),
+    execute: (step) => {
+      executed.push(step);
+      running.value = true;
+      return Promise.resolve({ step, failures: [] });
+    },
+    problems: new ProblemBoard(),
+    log: silentLogger,
+  });
+  return { loop, executed, observes: () => observes };
+}
+
+Deno.test("a stopped runtime is started, then the loop converges and stays quiet", async () => {
+  const running = { value: false };
+  const { loop, executed, observes } = setup(running);
+  await loop.trigger("start");
+  assert.deepEqual(executed, [{ kind: "start", runtime: "a" }]);
+  const before = observes();
+  await loop.trigger("timer");
+  assert.equal(executed.length, 1, "converged: nothing more to do");
+  assert.equal(observes(), before + 1, "one observation, no planning work");
+});
+
+Deno.test("triggers while processing coalesce into one follow-up pass", async () => {
+  const running = { value: false };
+  const { loop } = setup(running);
+  const a = loop.trigger("one");
+  const b = loop.trigger("two");
+  const c = loop.trigger("three");
+  await Promise.all([a, b, c]);
+  assert.equal(loop.passes, 2);
+});
