@@ -1,7 +1,142 @@
 /**
- * Placeholder: this program is not built yet (see the open issues).
+ * Composition root of the agent: reads the configuration, builds the real adapters (mTLS
+ * Socket.IO session, /proc host sampler, consumption buffers, file logger) and wires them.
+ * Everything below receives its dependencies as arguments.
  *
  * @module
  */
-console.error("agent/main.ts: not built yet");
-Deno.exit(1);
+import { type Config, helpText, parseConfig } from "./config.ts";
+import { formatReport, runDoctor } from "./doctor.ts";
+import { createDispatcher } from "./dispatch.ts";
+import { buildHandlerTable } from "./handlers/mod.ts";
+import { type HostFacts, ipv4Addresses, osName } from "./handlers/get_consumption_orchestrator.ts";
+import { startHeartbeat } from "./heartbeat.ts";
+import { createLogger } from "./log.ts";
+import { Consumption } from "./metrics/consumption.ts";
+import { HostSampler } from "./metrics/host.ts";
+import { IdentityError, loadIdentity } from "./session/identity.ts";
+import { socketIoSession } from "./session/socketio.ts";
+
+/** Buffers are written every 60 s: a crash loses at most 12 samples per key. */
+const PERSIST_PERIOD_MS = 60_000;
+/** Running handlers get 10 s to finish at shutdown (Docker's default stop grace period is 10 s). */
+const DRAIN_MS = 8_000;
+
+async function hostFacts(diskTotalBytes: () => number): Promise<HostFacts> {
+  let os = "Linux";
+  for (const f of ["/host/etc/os-release", "/etc/os-release"]) {
+    try {
+      os = osName(await Deno.readTextFile(f)) ?? os;
+      break;
+    } catch { /* try the next */ }
+  }
+  return {
+    ip_addresses: ipv4Addresses(Deno.networkInterfaces()),
+    memory: Math.round(Deno.systemMemoryInfo().total / 2 ** 20),
+    cpu: navigator.hardwareConcurrency,
+    os,
+    kernel: Deno.osRelease(),
+    disk: Math.round(diskTotalBytes() / 1e8) / 10,
+  };
+}
+
+async function run(cfg: Config): Promise<number> {
+  const startedAt = Date.now();
+  const log = createLogger({ level: cfg.logLevel, stateDir: cfg.stateDir });
+  let identity;
+  try {
+    identity = await loadIdentity(cfg.mtlsDir);
+  } catch (err) {
+    if (!(err instanceof IdentityError)) throw err;
+    log.critical(`Cannot start: ${err.message}`);
+    log.close();
+    return 1;
+  }
+  let serverCa: string | undefined;
+  if (cfg.serverCa) {
+    try {
+      serverCa = await Deno.readTextFile(cfg.serverCa);
+    } catch (err) {
+      log.critical(
+        `Cannot start: ${cfg.serverCa}: cannot read the server CA: ${(err as Error).message}`,
+      );
+      log.close();
+      return 1;
+    }
+  }
+  log.info(`Agent ${identity.agentId} starting`, {
+    server: cfg.serverUrl,
+    state_dir: cfg.stateDir,
+  });
+
+  const consumption = new Consumption(`${cfg.stateDir}/metrics`, { log });
+  await consumption.restore();
+  const sampler = new HostSampler(consumption, log);
+  sampler.start();
+  const persistTimer = setInterval(() => void consumption.persist(), PERSIST_PERIOD_MS);
+
+  const table = buildHandlerTable({
+    consumption,
+    facts: () => hostFacts(() => sampler.snapshot.diskTotal),
+    now: () => Math.floor(Date.now() / 1000),
+  });
+  const dispatcher = createDispatcher(table, log);
+  const session = socketIoSession({
+    url: cfg.serverUrl,
+    identity,
+    ...(serverCa ? { serverCa } : {}),
+    log,
+  });
+  session.onMessage((msg) => void dispatcher.handle(msg));
+  const stopHeartbeat = startHeartbeat({
+    session,
+    agentId: identity.agentId,
+    snapshot: () => sampler.snapshot,
+    startedAt,
+    intervalS: cfg.heartbeatInterval,
+    log,
+  });
+  session.start();
+
+  const done = Promise.withResolvers<number>();
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Shutting down on ${signal}`, { in_flight: dispatcher.inFlight() });
+    dispatcher.stop();
+    await dispatcher.drain(DRAIN_MS);
+    stopHeartbeat();
+    sampler.stop();
+    clearInterval(persistTimer);
+    await consumption.persist().catch((e) => log.error(`Final persist failed: ${e.message}`));
+    await session.close();
+    log.info("Stopped");
+    log.close();
+    done.resolve(0);
+  };
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(sig, () => void shutdown(sig));
+  }
+  return await done.promise;
+}
+
+async function main(): Promise<number> {
+  const res = parseConfig(Deno.args, Deno.env.toObject(), Deno.env.get("HOME"));
+  if (!res.ok) {
+    if (res.help) {
+      console.log(helpText());
+      return 0;
+    }
+    console.error(`agent: ${res.error}`);
+    return 2;
+  }
+  if (res.config.command === "doctor") {
+    const results = await runDoctor(res.config);
+    console.log(formatReport(results));
+    return results.every((r) => r.ok) ? 0 : 1;
+  }
+  return await run(res.config);
+}
+
+if (import.meta.main) Deno.exit(await main());

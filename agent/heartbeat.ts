@@ -1,0 +1,83 @@
+/**
+ * The heartbeat (protocol.md §5): built from the latest host snapshot, so a slow metric read or
+ * a slow command never delays it; emitted every `--heartbeat-interval` s while connected, and
+ * once right after each connect.
+ *
+ * @module
+ */
+import type { Heartbeat } from "../contracts/mod.ts";
+import type { Logger } from "./log.ts";
+import type { HostSnapshot } from "./metrics/host.ts";
+import { round1 } from "./metrics/downsample.ts";
+import type { Session } from "./session/types.ts";
+
+/** Agent version reported in heartbeats (an allowed extra field). */
+export const AGENT_VERSION = "0.1.0";
+
+const GB = 1e9;
+
+/** Builds the heartbeat payload. Pure. GB are 10^9 bytes, as `df -H` and the cloud show them. */
+export function buildHeartbeat(
+  agentId: string,
+  snap: HostSnapshot,
+  uptimeS: number,
+  nowMs: number,
+  runtimes?: number,
+): Heartbeat {
+  const hb: Heartbeat = {
+    agent_id: agentId,
+    cpu_usage: Math.min(100, Math.max(0, round1(snap.cpuPercent))),
+    memory_usage: round1(snap.memUsed / GB),
+    memory_total: round1(snap.memTotal / GB),
+    disk_usage: round1(snap.diskUsed / GB),
+    disk_total: round1(snap.diskTotal / GB),
+    uptime: Math.max(0, Math.round(uptimeS)),
+    status: "online",
+    timestamp: new Date(nowMs).toISOString(),
+    agent_version: AGENT_VERSION,
+  };
+  if (runtimes !== undefined) hb.runtimes = runtimes;
+  return hb;
+}
+
+/** What the emitter needs. */
+export interface HeartbeatDeps {
+  /** The cloud link. */
+  session: Session;
+  /** Agent id (certificate CN). */
+  agentId: string;
+  /** Latest host figures (must not wait). */
+  snapshot: () => HostSnapshot;
+  /** Agent start, unix ms. */
+  startedAt: number;
+  /** Seconds between beats. */
+  intervalS: number;
+  /** Number of runtimes, when known. */
+  runtimes?: () => number | undefined;
+  /** Logger. */
+  log: Logger;
+  /** Unix ms. */
+  now?: () => number;
+}
+
+/** Starts emitting; returns a stop function. */
+export function startHeartbeat(deps: HeartbeatDeps): () => void {
+  const now = deps.now ?? Date.now;
+  const beat = () => {
+    if (!deps.session.connected()) return;
+    const t = now();
+    const hb = buildHeartbeat(
+      deps.agentId,
+      deps.snapshot(),
+      (t - deps.startedAt) / 1000,
+      t,
+      deps.runtimes?.(),
+    );
+    if (deps.session.emit("heartbeat", hb)) deps.log.debug("Heartbeat sent", { cpu: hb.cpu_usage });
+  };
+  const timer = setInterval(beat, deps.intervalS * 1000);
+  deps.session.onState((up) => {
+    if (up) beat();
+  });
+  return () => clearInterval(timer);
+}

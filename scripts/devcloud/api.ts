@@ -1,0 +1,89 @@
+/**
+ * The dev control plane's JSON API on loopback, as a route table: add a route by appending to
+ * the list (provisioning endpoints and a web page come later).
+ *
+ * @module
+ */
+import type { DevCloud } from "./server.ts";
+
+/** What route handlers receive. */
+export interface ApiContext {
+  /** The running control plane. */
+  cloud: DevCloud;
+}
+
+/** One route: method, URL pattern (`/api/agents/:id/send`), handler. */
+export interface Route {
+  /** HTTP method. */
+  method: string;
+  /** Pathname pattern in URLPattern syntax. */
+  path: string;
+  /** Answers the request; `params` are the pattern's named groups. */
+  handler: (ctx: ApiContext, req: Request, params: Record<string, string>) => Promise<Response>;
+}
+
+/** JSON response helper. */
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** Built-in routes: list agents, heartbeats, send a topic. */
+export const ROUTES: Route[] = [
+  {
+    method: "GET",
+    path: "/api/agents",
+    handler: (ctx) => Promise.resolve(json({ agents: ctx.cloud.agents() })),
+  },
+  {
+    method: "GET",
+    path: "/api/agents/:id/heartbeats",
+    handler: (ctx, _req, p) => Promise.resolve(json(ctx.cloud.heartbeats(p.id!).slice(-100))),
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:id/send",
+    handler: async (ctx, req, p) => {
+      let body: { topic?: unknown; payload?: unknown; timeout_ms?: unknown };
+      try {
+        body = await req.json();
+      } catch {
+        return json({ error: "body must be JSON {topic, payload}" }, 400);
+      }
+      if (typeof body.topic !== "string") return json({ error: "topic must be a string" }, 400);
+      const timeout = typeof body.timeout_ms === "number" ? body.timeout_ms : 30_000;
+      try {
+        return json(await ctx.cloud.send(p.id!, body.topic, body.payload ?? {}, timeout));
+      } catch (err) {
+        return json({ error: err instanceof Error ? err.message : String(err) }, 504);
+      }
+    },
+  },
+];
+
+/** Serves the routes (built-ins first, then `extra`) on 127.0.0.1:`port`. */
+export function serveApi(
+  ctx: ApiContext,
+  port: number,
+  extra: Route[],
+): Deno.HttpServer<Deno.NetAddr> {
+  const table = [...ROUTES, ...extra].map((r) => ({
+    ...r,
+    pattern: new URLPattern({ pathname: r.path }),
+  }));
+  return Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    for (const route of table) {
+      if (route.method !== req.method) continue;
+      const m = route.pattern.exec({ pathname: url.pathname });
+      if (m) {
+        const params: Record<string, string> = {};
+        for (const [k, v] of Object.entries(m.pathname.groups)) if (v !== undefined) params[k] = v;
+        return await route.handler(ctx, req, params);
+      }
+    }
+    return json({ error: `No route for ${req.method} ${url.pathname}` }, 404);
+  });
+}

@@ -1,0 +1,187 @@
+/**
+ * The dev control plane: a Socket.IO server over HTTPS that requires a client certificate from
+ * its own CA, records connected agents by CN, logs heartbeats, and sends any topic to an agent and
+ * returns the ack. A second, plain HTTP listener on loopback carries a small JSON API (route
+ * table in `api.ts`) so other scripts can command agents.
+ *
+ * @module
+ */
+import { createServer, type Server as HttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
+import { Server, type Socket } from "socket.io";
+import { type Ca, createCa, DEFAULT_BITS, issueDevice, issueServer } from "./pki.ts";
+import { type ApiContext, type Route, serveApi } from "./api.ts";
+
+/** Heartbeats kept per agent: 2 h at 5 s; enough for any test and bounded for long demos. */
+const MAX_HEARTBEATS = 1440;
+
+/** Options of {@linkcode startDevCloud}. */
+export interface DevCloudOptions {
+  /** HTTPS port of the Socket.IO endpoint; 0 picks a free one. */
+  port?: number;
+  /** Directory of the PKI (created when empty, reused when it holds a CA). */
+  dir: string;
+  /** RSA bits of new keys (4096 by default; tests use 2048). */
+  bits?: number;
+  /** Port of the plain HTTP API on 127.0.0.1; 0 picks one; null disables it. */
+  apiPort?: number | null;
+  /** Extra API routes (e.g. provisioning), tried after the built-in ones. */
+  routes?: Route[];
+  /** Log lines go here (console by default). */
+  log?: (line: string) => void;
+}
+
+/** One recorded heartbeat. */
+export interface HeartbeatRecord {
+  /** Arrival time, ms since epoch (server clock). */
+  receivedAt: number;
+  /** The payload as sent. */
+  payload: unknown;
+}
+
+/** A running dev control plane. */
+export interface DevCloud {
+  /** `https://localhost:<port>`. */
+  url: string;
+  /** HTTPS port. */
+  port: number;
+  /** `http://127.0.0.1:<apiPort>` or null when the API is disabled. */
+  apiUrl: string | null;
+  /** CA certificate: the agent's `--server-ca`. */
+  caFile: string;
+  /** The CA (to issue special certificates in tests). */
+  ca: Ca;
+  /** Issues a device certificate into `<dir>/devices/<id>/` and returns that directory. */
+  issueDevice(id: string): Promise<string>;
+  /** Sends `topic` to a connected agent and resolves with its ack (rejects on timeout). */
+  send(agentId: string, topic: string, payload: unknown, timeoutMs?: number): Promise<unknown>;
+  /** Heartbeats received from an agent, oldest first. */
+  heartbeats(agentId: string): HeartbeatRecord[];
+  /** CNs of the connected agents. */
+  agents(): string[];
+  /** Resolves when `agentId` is connected (rejects after `timeoutMs`). */
+  waitForAgent(agentId: string, timeoutMs?: number): Promise<void>;
+  /** Count of connections accepted per CN since start (reconnections included). */
+  connections(agentId: string): number;
+  /** Closes every listener and connection. */
+  stop(): Promise<void>;
+}
+
+/** Common name of the peer certificate of a TLS socket, or null. */
+function peerCn(socket: Socket): string | null {
+  const tls = socket.request.socket as TLSSocket;
+  const cert = typeof tls.getPeerCertificate === "function" ? tls.getPeerCertificate() : null;
+  const cn = cert?.subject?.CN;
+  return typeof cn === "string" && cn !== "" ? cn : Array.isArray(cn) ? cn[0] ?? null : null;
+}
+
+/** Starts the dev control plane. */
+export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const bits = opts.bits ?? DEFAULT_BITS;
+  await Deno.mkdir(opts.dir, { recursive: true });
+  const ca = await createCa(`${opts.dir}/ca`, { bits });
+  const serverBase = `${opts.dir}/server`;
+  try {
+    await Deno.stat(`${serverBase}.crt`);
+  } catch {
+    await issueServer(ca, serverBase, bits);
+  }
+  const read = (p: string) => Deno.readTextFileSync(p);
+  const https: HttpsServer = createServer({
+    key: read(`${serverBase}.key`),
+    cert: read(`${serverBase}.crt`),
+    ca: read(ca.certFile),
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2",
+  });
+  const io = new Server(https, { transports: ["websocket"], serveClient: false });
+  const sockets = new Map<string, Socket>();
+  const beats = new Map<string, HeartbeatRecord[]>();
+  const counts = new Map<string, number>();
+  const waiters: { id: string; resolve: () => void }[] = [];
+
+  io.on("connection", (socket) => {
+    const cn = peerCn(socket);
+    if (!cn) {
+      log("devcloud: refused a connection whose certificate has no CN");
+      socket.disconnect(true);
+      return;
+    }
+    sockets.get(cn)?.disconnect(true);
+    sockets.set(cn, socket);
+    counts.set(cn, (counts.get(cn) ?? 0) + 1);
+    log(`devcloud: agent ${cn} connected`);
+    for (const w of waiters.filter((w) => w.id === cn)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+    socket.on("heartbeat", (payload: unknown) => {
+      const list = beats.get(cn) ?? [];
+      list.push({ receivedAt: Date.now(), payload });
+      if (list.length > MAX_HEARTBEATS) list.splice(0, list.length - MAX_HEARTBEATS);
+      beats.set(cn, list);
+      log(`devcloud: heartbeat ${cn} ${JSON.stringify(payload)}`);
+    });
+    socket.on("disconnect", (reason) => {
+      if (sockets.get(cn) === socket) sockets.delete(cn);
+      log(`devcloud: agent ${cn} disconnected (${reason})`);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    https.once("error", reject);
+    https.listen(opts.port ?? 0, () => resolve());
+  });
+  const port = (https.address() as { port: number }).port;
+
+  const cloud: DevCloud = {
+    url: `https://localhost:${port}`,
+    port,
+    apiUrl: null,
+    caFile: ca.certFile,
+    ca,
+    async issueDevice(id) {
+      const dir = `${opts.dir}/devices/${id}`;
+      await issueDevice(ca, id, dir, bits);
+      return dir;
+    },
+    async send(agentId, topic, payload, timeoutMs = 10_000) {
+      const socket = sockets.get(agentId);
+      if (!socket) throw new Error(`Cannot send "${topic}": agent ${agentId} is not connected`);
+      return await socket.timeout(timeoutMs).emitWithAck(topic, payload);
+    },
+    heartbeats: (id) => [...(beats.get(id) ?? [])],
+    agents: () => [...sockets.keys()],
+    connections: (id) => counts.get(id) ?? 0,
+    waitForAgent(id, timeoutMs = 30_000) {
+      if (sockets.has(id)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(entry), 1);
+          reject(new Error(`Agent ${id} did not connect within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const entry = {
+          id,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        waiters.push(entry);
+      });
+    },
+    async stop() {
+      await api?.shutdown();
+      for (const s of sockets.values()) s.disconnect(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      https.closeAllConnections?.();
+    },
+  };
+  const ctx: ApiContext = { cloud };
+  const api = opts.apiPort === null ? null : serveApi(ctx, opts.apiPort ?? 0, opts.routes ?? []);
+  if (api) cloud.apiUrl = `http://127.0.0.1:${api.addr.port}`;
+  log(`devcloud: listening on ${cloud.url}${api ? `, API on ${cloud.apiUrl}` : ""}`);
+  return cloud;
+}
