@@ -1,0 +1,78 @@
+/**
+ * Names and ownership labels of the Docker objects the agent creates (interfaces.md, protocol.md
+ * §7). Every object we create carries `io.edge-orchestrator.managed=1` plus its role, so the agent
+ * lists and prunes only its own objects and can rebuild its registry from Docker alone.
+ *
+ * @module
+ */
+import type { StoredVnic } from "../../contracts/mod.ts";
+
+/** The one label key prefix of the project. */
+export const LABEL_PREFIX = "io.edge-orchestrator";
+
+/** Label keys. */
+export const LABELS = {
+  managed: `${LABEL_PREFIX}.managed`,
+  role: `${LABEL_PREFIX}.role`,
+  runtime: `${LABEL_PREFIX}.runtime`,
+  vnics: `${LABEL_PREFIX}.vnics`,
+  version: `${LABEL_PREFIX}.runtime-version`,
+  parent: `${LABEL_PREFIX}.parent`,
+  subnet: `${LABEL_PREFIX}.subnet`,
+} as const;
+
+/** What an object is to us. `netmon` and `agent` are set by the installer on its containers. */
+export type Role = "runtime" | "internal" | "macvlan" | "netmon" | "agent";
+
+/** Selector of every object we manage with a given role. */
+export function roleSelector(role: Role): Record<string, string> {
+  return { [LABELS.managed]: "1", [LABELS.role]: role };
+}
+
+/** `<name>_internal`: the runtime's private bridge to the agent. */
+export function internalNetworkName(runtime: string): string {
+  return `${runtime}_internal`;
+}
+
+/** `macvlan_<parent>_<subnet with / as _>`, e.g. `macvlan_eth0_192.168.1.0_24`. */
+export function macvlanNetworkName(parent: string, subnet: string): string {
+  return `macvlan_${parent}_${subnet.replace("/", "_")}`;
+}
+
+/** Labels of a runtime container; the vNICs as JSON let the registry be rebuilt from Docker. */
+export function runtimeLabels(
+  runtime: string,
+  version: string,
+  vnics: StoredVnic[],
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...extra,
+    ...roleSelector("runtime"),
+    [LABELS.runtime]: runtime,
+    [LABELS.version]: version,
+    [LABELS.vnics]: JSON.stringify(vnics),
+  };
+}
+
+/** Labels of a runtime's internal network. */
+export function internalLabels(
+  runtime: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { ...extra, ...roleSelector("internal"), [LABELS.runtime]: runtime };
+}
+
+/** Labels of a shared MACVLAN network (no runtime: several may use it). */
+export function macvlanLabels(
+  parent: string,
+  subnet: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return { ...extra, ...roleSelector("macvlan"), [LABELS.parent]: parent, [LABELS.subnet]: subnet };
+}
+
+/** Whether an object's labels say we created it. */
+export function isManaged(labels: Record<string, string> | undefined): boolean {
+  return labels?.[LABELS.managed] === "1";
+}

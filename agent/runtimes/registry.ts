@@ -1,0 +1,92 @@
+/**
+ * The runtime registry, `<state-dir>/runtimes.json`: per runtime its internal IP, the state the
+ * cloud wants (a stop is remembered across agent and host restarts), and the pinned TLS
+ * fingerprint of its API (trust on first use, docs/decisions/0005-run-command-tofu.md).
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Logger } from "../log.ts";
+import { atomicWriteJson } from "../state/atomic_write.ts";
+import { readStateFile } from "./state_file.ts";
+
+/** File name under the state directory. */
+export const REGISTRY_FILE = "runtimes.json";
+
+/** One registered runtime. */
+export interface RuntimeEntry {
+  /** Address on `<name>_internal`, how the agent reaches the API. */
+  internal_ip: string | null;
+  /** What the cloud asked for last. */
+  desired: "running" | "stopped";
+  /** Image the runtime was created from. */
+  image: string;
+  /** SHA-256 fingerprint of the API certificate, pinned on first use. */
+  tls_fingerprint?: string;
+}
+
+const Entry = z.object({
+  internal_ip: z.string().nullable(),
+  desired: z.enum(["running", "stopped"]),
+  image: z.string(),
+  tls_fingerprint: z.string().optional(),
+});
+const File = z.object({ version: z.literal(1), runtimes: z.record(z.string(), Entry) });
+
+/** In-memory registry, written through on every change. */
+export class Registry {
+  #data: Record<string, RuntimeEntry> = {};
+  #path: string;
+  #log: Logger;
+  #writes: Promise<void> = Promise.resolve();
+
+  /** A registry for `<stateDir>/runtimes.json`. */
+  constructor(stateDir: string, log: Logger) {
+    this.#path = `${stateDir}/${REGISTRY_FILE}`;
+    this.#log = log;
+  }
+
+  /** Loads the file; false when it was missing or unreadable (the caller rebuilds). */
+  async load(): Promise<boolean> {
+    const r = await readStateFile(this.#path, (raw) => File.parse(raw), this.#log);
+    this.#data = r.kind === "ok" ? r.value.runtimes : {};
+    return r.kind === "ok";
+  }
+
+  /** One entry. */
+  get(name: string): RuntimeEntry | undefined {
+    return this.#data[name];
+  }
+
+  /** Every registered runtime name. */
+  names(): string[] {
+    return Object.keys(this.#data).sort();
+  }
+
+  /** Sets an entry and persists. */
+  set(name: string, entry: RuntimeEntry): Promise<void> {
+    this.#data = { ...this.#data, [name]: entry };
+    return this.#persist();
+  }
+
+  /** Changes fields of an existing entry and persists (no-op for an unknown name). */
+  update(name: string, patch: Partial<RuntimeEntry>): Promise<void> {
+    const cur = this.#data[name];
+    if (!cur) return Promise.resolve();
+    return this.set(name, { ...cur, ...patch });
+  }
+
+  /** Forgets an entry and persists. */
+  delete(name: string): Promise<void> {
+    if (!(name in this.#data)) return Promise.resolve();
+    const { [name]: _, ...rest } = this.#data;
+    this.#data = rest;
+    return this.#persist();
+  }
+
+  #persist(): Promise<void> {
+    const snapshot = { version: 1, runtimes: this.#data };
+    this.#writes = this.#writes.catch(() => {}).then(() => atomicWriteJson(this.#path, snapshot));
+    return this.#writes;
+  }
+}

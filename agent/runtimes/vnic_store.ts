@@ -1,0 +1,66 @@
+/**
+ * `<state-dir>/runtime_vnics.json` (protocol.md §8): the vNICs of every runtime in canonical form
+ * plus the MAC and network actually used. Written atomically after every change; an unreadable
+ * file is kept aside and the content rebuilt from the runtime containers' labels.
+ *
+ * @module
+ */
+import { RuntimeVnicsFile, type StoredVnic } from "../../contracts/mod.ts";
+import type { Logger } from "../log.ts";
+import { atomicWriteJson } from "../state/atomic_write.ts";
+import { readStateFile } from "./state_file.ts";
+
+/** File name under the state directory. */
+export const VNICS_FILE = "runtime_vnics.json";
+
+/** In-memory copy of the file, written through on every change. */
+export class VnicStore {
+  #data: RuntimeVnicsFile = {};
+  #path: string;
+  #log: Logger;
+  #writes: Promise<void> = Promise.resolve();
+
+  /** A store for `<stateDir>/runtime_vnics.json`. */
+  constructor(stateDir: string, log: Logger) {
+    this.#path = `${stateDir}/${VNICS_FILE}`;
+    this.#log = log;
+  }
+
+  /** Loads the file; false when it was missing or unreadable (the caller rebuilds). */
+  async load(): Promise<boolean> {
+    const r = await readStateFile(this.#path, (raw) => RuntimeVnicsFile.parse(raw), this.#log);
+    this.#data = r.kind === "ok" ? r.value : {};
+    return r.kind === "ok";
+  }
+
+  /** The vNICs of a runtime (undefined when unknown). */
+  get(runtime: string): StoredVnic[] | undefined {
+    return this.#data[runtime];
+  }
+
+  /** Every runtime's vNICs. */
+  all(): Readonly<RuntimeVnicsFile> {
+    return this.#data;
+  }
+
+  /** Sets a runtime's vNICs and persists. */
+  set(runtime: string, vnics: StoredVnic[]): Promise<void> {
+    this.#data = { ...this.#data, [runtime]: vnics };
+    return this.#persist();
+  }
+
+  /** Forgets a runtime and persists. */
+  delete(runtime: string): Promise<void> {
+    if (!(runtime in this.#data)) return Promise.resolve();
+    const { [runtime]: _, ...rest } = this.#data;
+    this.#data = rest;
+    return this.#persist();
+  }
+
+  /** Writes are serialised so a slow write never lands after a newer one. */
+  #persist(): Promise<void> {
+    const snapshot = this.#data;
+    this.#writes = this.#writes.catch(() => {}).then(() => atomicWriteJson(this.#path, snapshot));
+    return this.#writes;
+  }
+}
