@@ -66,6 +66,10 @@ export interface Core {
   random: RandomBytes;
   /** Cached engine API version. */
   apiVersion?: string;
+  /** Set once the engine refused our ulimits (no CAP_SYS_RESOURCE): later creates omit them. */
+  ulimitsRefused?: boolean;
+  /** What could not be honoured per runtime (shown in `get_device_status` as `warnings`). */
+  warnings: Map<string, string[]>;
 }
 
 /** `<repository>:<runtime_version>` from the configured image reference. */

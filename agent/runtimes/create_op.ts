@@ -14,6 +14,11 @@ import { isManaged } from "./naming.ts";
 import { type CreatePlan, planCreate } from "./plan_create.ts";
 import { releaseMacvlan } from "./networks.ts";
 
+/** Shown when the engine cannot raise the real-time limits the runtime asks for. */
+export const ULIMIT_WARNING =
+  "ulimits rtprio=99 and memlock=unlimited not applied: the Docker engine may not raise them " +
+  "(it lacks CAP_SYS_RESOURCE); real-time scheduling is limited";
+
 /** What this operation created, for the rollback. */
 interface Created {
   internal?: string;
@@ -149,10 +154,13 @@ export async function runCreate(core: Core, msg: CreateNewRuntime): Promise<void
       i === 0 ? e : { ...e, network: plan.macvlans[i - 1]!.spec.name }
     );
     plan.vnics.forEach((v, i) => (v.docker_network_name = plan.macvlans[i]!.spec.name));
-    await core.docker.createContainer({
-      ...plan.container,
-      endpoints: allAtCreate ? endpoints : endpoints.slice(0, 1),
-    });
+    const warnings: string[] = [];
+    const spec = { ...plan.container, endpoints: allAtCreate ? endpoints : endpoints.slice(0, 1) };
+    if (core.ulimitsRefused) {
+      spec.ulimits = [];
+      warnings.push(ULIMIT_WARNING);
+    }
+    await core.docker.createContainer(spec);
     created.container = name;
     if (!allAtCreate) {
       core.log.warn(
@@ -161,14 +169,31 @@ export async function runCreate(core: Core, msg: CreateNewRuntime): Promise<void
         { runtime: name, api: core.apiVersion },
       );
       for (const e of endpoints.slice(1)) await core.docker.connectNetwork(e.network, name, e);
+      warnings.push(`Docker API ${core.apiVersion} < 1.44: MAC addresses of vNICs not honoured`);
     }
 
     core.ops.step(name, "starting_container", `Starting container ${name}`);
-    await core.docker.startContainer(name);
+    try {
+      await core.docker.startContainer(name);
+    } catch (err) {
+      // Raising rtprio/memlock needs CAP_SYS_RESOURCE in the engine; without it (some VMs and
+      // nested setups) runc refuses. Run without them rather than not at all, and say so.
+      if (!/setting rlimit/i.test(errorText(err)) || spec.ulimits.length === 0 || !allAtCreate) {
+        throw err;
+      }
+      core.log.warn(ULIMIT_WARNING, { runtime: name, error: errorText(err) });
+      core.ulimitsRefused = true;
+      warnings.push(ULIMIT_WARNING);
+      await core.docker.removeContainer(name, true);
+      await core.docker.createContainer({ ...spec, ulimits: [] });
+      await core.docker.startContainer(name);
+    }
     const info = await core.docker.inspectContainer(name);
     const internalIp = info?.networks[plan.internal.name]?.ipv4 ?? null;
     await core.vnics.set(name, plan.vnics);
     await core.registry.set(name, { internal_ip: internalIp, desired: "running", image });
+    if (warnings.length) core.warnings.set(name, warnings);
+    else core.warnings.delete(name);
     core.ops.clear(name);
     core.log.info("Runtime created", { runtime: name, internal_ip: internalIp });
   } catch (err) {

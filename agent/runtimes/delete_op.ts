@@ -57,5 +57,6 @@ export async function deleteRuntime(core: Core, name: string): Promise<void> {
   for (const [network, parent] of macvlans) await releaseMacvlan(core, network, parent, name);
   await core.registry.delete(name);
   core.sink.forget(name);
+  core.warnings.delete(name);
   core.log.info("Runtime deleted", { runtime: name });
 }

@@ -86,6 +86,7 @@ export class RuntimeManager {
       sink: deps.sink ?? { record() {}, forget() {} },
       now: deps.now ?? (() => new Date()),
       random: deps.random ?? cryptoRandom,
+      warnings: new Map(),
     };
   }
 
@@ -146,7 +147,9 @@ export class RuntimeManager {
       if (!info?.running) return { ...op };
       this.core.ops.clear(device);
     }
-    return info ? presentStatus(info, this.core.now()) : notFound(device);
+    if (!info) return notFound(device);
+    const warnings = this.core.warnings.get(device);
+    return { ...presentStatus(info, this.core.now()), ...(warnings ? { warnings } : {}) };
   }
 
   /** The internal IP of a registered runtime (null when unknown). */

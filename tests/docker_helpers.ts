@@ -1,0 +1,171 @@
+/**
+ * Shared pieces of the `docker_` test tier: a real engine, real MACVLAN parents made from veth
+ * pairs whose peers live in namespaces the test owns, the stand-in runtime image, and a sweep of
+ * everything labelled `io.edge-orchestrator.test=1`.
+ *
+ * @module
+ */
+import type { NetmonInterface } from "../contracts/mod.ts";
+import { dockerodePort } from "../agent/docker/dockerode_adapter.ts";
+import type { DockerPort } from "../agent/docker/port.ts";
+import { silentLogger } from "../agent/log.ts";
+import { StaticInterfaceView } from "../agent/runtimes/interface_view.ts";
+import { RuntimeManager } from "../agent/runtimes/manager.ts";
+
+/** Label on every object a test creates, so a crashed run can be swept. */
+export const TEST_LABELS = { "io.edge-orchestrator.test": "1" };
+/** The stand-in image (scripts/build_runtime_image.sh). */
+export const STANDIN = "edge-orchestrator/openplc-standin:latest";
+/** Docker socket. */
+export const SOCKET = "/var/run/docker.sock";
+
+/** Runs a command; returns stdout, throws with stderr on failure. */
+export async function sh(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  return text;
+}
+
+/** Why the tier cannot run here, or null. */
+export async function skipReason(): Promise<string | null> {
+  if (Deno.uid() !== 0) return "not root (MACVLAN parents need root)";
+  try {
+    await sh("docker", "info", "--format", "{{.ServerVersion}}");
+  } catch {
+    return "no Docker engine answers";
+  }
+  return null;
+}
+
+/** Builds the stand-in image once (the script skips when it is up to date). */
+export async function ensureStandin(): Promise<void> {
+  await sh("bash", new URL("../scripts/build_runtime_image.sh", import.meta.url).pathname);
+}
+
+/** A MACVLAN parent: a veth whose peer sits in a namespace, with a host address. */
+export interface Parent {
+  /** Host-side name (the parent). */
+  name: string;
+  /** Namespace of the peer. */
+  ns: string;
+  /** Host address with prefix. */
+  address: string;
+  /** The parent LAN. */
+  subnet: string;
+  /** What netmon would publish for it. */
+  netmon: NetmonInterface;
+  /** Removes link and namespace. */
+  remove(): Promise<void>;
+}
+
+/** Creates a parent `name` with host address `address` (e.g. 198.51.100.250/24). */
+export async function makeParent(name: string, address: string, subnet: string): Promise<Parent> {
+  const ns = `${name}ns`;
+  await sh("ip", "link", "del", name).catch(() => {});
+  await sh("ip", "netns", "del", ns).catch(() => {});
+  await sh("ip", "link", "add", name, "type", "veth", "peer", "name", `${name}p`);
+  await sh("ip", "netns", "add", ns);
+  await sh("ip", "link", "set", `${name}p`, "netns", ns);
+  await sh("ip", "addr", "add", address, "dev", name);
+  await sh("ip", "link", "set", name, "up");
+  await sh("ip", "netns", "exec", ns, "ip", "link", "set", `${name}p`, "up");
+  const mac = (await sh("cat", `/sys/class/net/${name}/address`)).trim();
+  const [ip, len] = address.split("/");
+  return {
+    name,
+    ns,
+    address,
+    subnet,
+    netmon: {
+      interface: name,
+      index: 0,
+      operstate: "UP",
+      type: "ethernet",
+      mac_address: mac,
+      ipv4_addresses: [{
+        address: ip!,
+        prefixlen: Number(len),
+        subnet,
+        network_address: subnet.split("/")[0]!,
+      }],
+      gateway: null,
+      timestamp: new Date().toISOString(),
+    },
+    async remove() {
+      await sh("ip", "link", "del", name).catch(() => {});
+      await sh("ip", "netns", "del", ns).catch(() => {});
+    },
+  };
+}
+
+/** Removes every container and network carrying the test label. */
+export async function sweep(docker: DockerPort): Promise<void> {
+  for (const c of await docker.listContainers(TEST_LABELS)) {
+    await docker.removeContainer(c.name, true).catch(() => {});
+  }
+  for (const n of await docker.listNetworks({ labels: TEST_LABELS })) {
+    await docker.removeNetwork(n.name).catch(() => {});
+  }
+}
+
+/** A real port. */
+export function realPort(): DockerPort {
+  return dockerodePort(SOCKET);
+}
+
+/** A manager over the real engine with test labels and the stand-in image. */
+export async function makeManager(
+  stateDir: string,
+  parents: Parent[],
+  docker: DockerPort = realPort(),
+  image = STANDIN,
+): Promise<RuntimeManager> {
+  const m = new RuntimeManager({
+    docker,
+    log: silentLogger,
+    stateDir,
+    view: new StaticInterfaceView(parents.map((p) => p.netmon)),
+    config: { runtimeImage: image, extraLabels: TEST_LABELS, stopTimeoutS: 2 },
+  });
+  await m.init();
+  return m;
+}
+
+/** Links inside a container's network namespace: name to MAC. */
+export async function linksInside(pid: number): Promise<Record<string, string>> {
+  const out = await sh("nsenter", "-t", String(pid), "-n", "ip", "-o", "link");
+  const links: Record<string, string> = {};
+  for (const line of out.split("\n")) {
+    const m = /^\d+: ([^:@]+)[^:]*:.*link\/ether ([0-9a-f:]{17})/.exec(line);
+    if (m) links[m[1]!] = m[2]!;
+  }
+  return links;
+}
+
+/** IPv4 addresses inside a container's network namespace. */
+export async function addressesInside(pid: number): Promise<string[]> {
+  const out = await sh("nsenter", "-t", String(pid), "-n", "ip", "-o", "-4", "addr");
+  return [...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+}
+
+/** Creates through the manager and waits for the background work. */
+export async function createAndWait(
+  m: RuntimeManager,
+  msg: Parameters<RuntimeManager["create"]>[0],
+): Promise<Record<string, unknown>> {
+  m.create(msg);
+  await m.settle();
+  return await m.status(msg.container_name);
+}
+
+/** Whether dockerd holds CAP_SYS_RESOURCE (needed to raise rtprio/memlock for a container). */
+export async function engineCanRaiseLimits(): Promise<boolean> {
+  const pid = (await sh("pidof", "dockerd")).trim().split(" ")[0];
+  const status = await sh("cat", `/proc/${pid}/status`);
+  const capEff = BigInt("0x" + (/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"));
+  const CAP_SYS_RESOURCE = 24n;
+  return ((capEff >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
