@@ -10,6 +10,7 @@ import { type Change, diffSnapshots, immediateChange } from "./diff.ts";
 import { type Clock, Debouncer, systemClock } from "./debounce.ts";
 import type { Logger } from "./log.ts";
 import type { EventBatch, NetlinkDump } from "./netlink_client.ts";
+import type { LinkMessage } from "./netlink_parser.ts";
 import { buildSnapshot, type WirelessProbe } from "./snapshot.ts";
 
 /** The netlink calls the monitor uses (NetlinkClient, or a fake). */
@@ -48,6 +49,8 @@ export class Monitor {
   #now: () => Date;
   #stopped = false;
   #started = false;
+  /** Links published as down by an event, by ifindex: their deletion is published as removed. */
+  #down = new Map<number, string>();
   #lastDumpAt: string | null = null;
   readonly counters: MonitorCounters = {
     netlink_messages: 0,
@@ -91,13 +94,21 @@ export class Monitor {
   handle(batch: EventBatch): void {
     this.counters.netlink_messages += batch.messages.length;
     const at = this.#now().toISOString();
-    for (const m of batch.messages) {
-      if (m.kind !== "link") continue;
-      const gone = immediateChange(this.#published, m, at);
-      if (gone) {
-        this.#published.delete(gone.interface);
-        this.#emit(gone);
+    // Deleting a link first reports it down, then deleted: only the last state per link counts.
+    const last = new Map<number, LinkMessage>();
+    for (const m of batch.messages) if (m.kind === "link") last.set(m.index, m);
+    for (const link of last.values()) {
+      const wasDown = this.#down.get(link.index);
+      if (link.op === "del" && wasDown !== undefined) {
+        this.#down.delete(link.index); // published as down earlier, now gone for good
+        this.#emit({ interface: wasDown, ipv4_addresses: [], status: "removed", timestamp: at });
+        continue;
       }
+      const gone = immediateChange(this.#published, link, at);
+      if (!gone) continue;
+      this.#published.delete(gone.interface);
+      if (gone.status === "down") this.#down.set(link.index, gone.interface);
+      this.#emit(gone);
     }
     if (batch.overflow) {
       this.counters.overflows++;
@@ -142,6 +153,7 @@ export class Monitor {
       for (const c of changes) this.#published.delete(c.interface);
     } else {
       this.#published = next.interfaces;
+      this.#down.clear(); // the snapshot is the truth again
     }
     for (const c of changes) this.#emit(c);
     this.deps.log.debug(`Re-dumped (${reason}): ${changes.length} change(s)`);
