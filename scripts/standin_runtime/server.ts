@@ -117,6 +117,9 @@ async function handle(req: Request): Promise<Response> {
   return json({ msg: "Not found" }, 404);
 }
 
+// As PID 1 the process gets no default signal handling: exit on SIGTERM so `docker stop` is quick.
+Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+
 Deno.serve({
   port: 8443,
   hostname: "0.0.0.0",
