@@ -58,6 +58,8 @@ export interface HeartbeatDeps {
   log: Logger;
   /** Unix ms. */
   now?: () => number;
+  /** Called on every tick, connected or not (the container health file). */
+  onTick?: () => void;
 }
 
 /** Starts emitting; returns a stop function. */
@@ -75,7 +77,10 @@ export function startHeartbeat(deps: HeartbeatDeps): () => void {
     );
     if (deps.session.emit("heartbeat", hb)) deps.log.debug("Heartbeat sent", { cpu: hb.cpu_usage });
   };
-  const timer = setInterval(beat, deps.intervalS * 1000);
+  const timer = setInterval(() => {
+    deps.onTick?.();
+    beat();
+  }, deps.intervalS * 1000);
   deps.session.onState((up) => {
     if (up) beat();
   });

@@ -95,6 +95,12 @@ async function run(cfg: Config): Promise<number> {
     startedAt,
     intervalS: cfg.heartbeatInterval,
     log,
+    // The Dockerfile's HEALTHCHECK wants <state-dir>/health fresher than 60 s: touched on every
+    // tick, connected or not (a cloud outage is no reason to restart the container).
+    onTick: () =>
+      void Deno.writeTextFile(`${cfg.stateDir}/health`, new Date().toISOString() + "\n").catch(
+        () => {},
+      ),
   });
   session.start();
 

@@ -149,6 +149,7 @@ Deno.test("cloud session: topics, validation, burst, heartbeats, restart keeps s
       assert.ok((await Deno.stat(`${stateDir}/metrics/__host__.bin`)).size > 12);
       const logs = [...Deno.readDirSync(`${stateDir}/logs`)].map((e) => e.name);
       assert.match(logs[0]!, /^orchestrator-logs-\d{4}-\d{2}-\d{2}\.log$/);
+      assert.ok((await Deno.stat(`${stateDir}/health`)).isFile, "health file touched");
       agent = startAgent({ url: cloud.url, mtlsDir: mtls, serverCa: cloud.caFile, stateDir });
       await sleep(1_000);
       await cloud.waitForAgent(ID, 20_000);
