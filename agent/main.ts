@@ -14,6 +14,8 @@ import { startHeartbeat } from "./heartbeat.ts";
 import { createLogger } from "./log.ts";
 import { Consumption } from "./metrics/consumption.ts";
 import { HostSampler } from "./metrics/host.ts";
+import { InterfaceCache } from "./network/interface_cache.ts";
+import { wireRuntimes } from "./runtimes/wiring.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
 
@@ -74,12 +76,23 @@ async function run(cfg: Config): Promise<number> {
   const sampler = new HostSampler(consumption, log);
   sampler.start();
   const persistTimer = setInterval(() => void consumption.persist(), PERSIST_PERIOD_MS);
+  // netmon's view of the host interfaces (fed by agent/network/netmon_client.ts once wired).
+  const view = new InterfaceCache();
+  const docker = await wireRuntimes({
+    dockerSocket: cfg.dockerSocket,
+    stateDir: cfg.stateDir,
+    runtimeImage: cfg.runtimeImage,
+    log,
+    consumption,
+    view,
+    exit: (code) => Deno.exit(code),
+  });
 
   const table = buildHandlerTable({
     consumption,
     facts: () => hostFacts(() => sampler.snapshot.diskTotal),
     now: () => Math.floor(Date.now() / 1000),
-  });
+  }, docker.handlers);
   const dispatcher = createDispatcher(table, log);
   const session = socketIoSession({
     url: cfg.serverUrl,
@@ -112,6 +125,7 @@ async function run(cfg: Config): Promise<number> {
     log.info(`Shutting down on ${signal}`, { in_flight: dispatcher.inFlight() });
     dispatcher.stop();
     await dispatcher.drain(DRAIN_MS);
+    await docker.stop();
     stopHeartbeat();
     sampler.stop();
     clearInterval(persistTimer);

@@ -61,10 +61,12 @@ export class RuntimeManager {
   /** Shared state of the operations (exposed for the sampler and self-destruct). */
   readonly core: Core;
   #background = new Set<Promise<void>>();
+  #stateDir: string;
 
   /** Builds a manager; no I/O until `init`. */
   constructor(deps: ManagerDeps) {
     const log = deps.log;
+    this.#stateDir = deps.stateDir;
     this.core = {
       docker: deps.docker,
       log,
@@ -92,6 +94,7 @@ export class RuntimeManager {
 
   /** Loads the state files, rebuilds what they lack from Docker labels, re-applies stop intents. */
   async init(): Promise<void> {
+    await Deno.mkdir(this.#stateDir, { recursive: true });
     await this.core.vnics.load();
     await this.core.registry.load();
     await rebuildFromDocker(this.core);

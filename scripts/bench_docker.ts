@@ -1,0 +1,152 @@
+/**
+ * Docker benchmarks of the runtime manager, measured against the same Docker operations issued by
+ * the `docker` command line in the same run (ratio; aim <= 1.10). Prints one JSON object.
+ * Needs root (a veth MACVLAN parent) and a Docker engine. Run:
+ * `deno run --allow-read --allow-write --allow-run --allow-env --allow-net --allow-sys scripts/bench_docker.ts`
+ *
+ * @module
+ */
+import { TOPICS } from "../contracts/mod.ts";
+import type { RuntimeManager } from "../agent/runtimes/manager.ts";
+import {
+  ensureStandin,
+  makeManager,
+  makeParent,
+  realPort,
+  sh,
+  skipReason,
+  STANDIN,
+  sweep,
+} from "../tests/docker_helpers.ts";
+
+// 5 rounds: enough to smooth the engine's jitter (tens of ms) while keeping the bench under a
+// minute on 2 cores.
+const ROUNDS = 5;
+const PARALLEL = 10;
+const P = "eo5bench";
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const msg = (name: string) =>
+  TOPICS.create_new_runtime.request.parse({
+    container_name: name,
+    vnic_configs: [{ name: "eth0", parent_interface: P, network_mode: "dhcp" }],
+  });
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function cliCreate(name: string, macvlan: boolean): Promise<void> {
+  const label = ["--label", "io.edge-orchestrator.test=1"];
+  await sh("docker", "network", "create", "--internal", ...label, `${name}_internal`);
+  if (macvlan) {
+    await sh(
+      "docker",
+      "network",
+      "create",
+      "-d",
+      "macvlan",
+      "-o",
+      `parent=${P}`,
+      "--subnet",
+      "192.0.2.0/24",
+      ...label,
+      `cli_${P}`,
+    );
+  }
+  await sh(
+    "docker",
+    "create",
+    "--name",
+    name,
+    ...label,
+    "--restart",
+    "always",
+    "--cap-add",
+    "SYS_NICE",
+    "--cap-add",
+    "MKNOD",
+    "--network",
+    `${name}_internal`,
+    STANDIN,
+  );
+  await sh("docker", "network", "connect", `cli_${P}`, name);
+  await sh("docker", "start", name);
+}
+
+async function cliDelete(name: string, macvlan: boolean): Promise<void> {
+  await sh("docker", "stop", "-t", "2", name);
+  await sh("docker", "rm", "-f", name);
+  await sh("docker", "network", "rm", `${name}_internal`);
+  if (macvlan) await sh("docker", "network", "rm", `cli_${P}`);
+}
+
+async function ours(m: RuntimeManager, name: string): Promise<number> {
+  return await timed(async () => {
+    m.create(msg(name));
+    await m.settle();
+  });
+}
+
+async function main() {
+  const skip = await skipReason();
+  if (skip) {
+    console.log(JSON.stringify({ skipped: skip }));
+    return;
+  }
+  await ensureStandin();
+  const docker = realPort();
+  await sweep(docker);
+  const dir = await Deno.makeTempDir({ prefix: "eo-bench-" });
+  const parent = await makeParent(P, "192.0.2.250/24", "192.0.2.0/24");
+  try {
+    const m = await makeManager(dir, [parent]);
+    const res = {
+      create_ms: [] as number[],
+      cli_create_ms: [] as number[],
+      delete_ms: [] as number[],
+      cli_delete_ms: [] as number[],
+    };
+    for (let i = 0; i < ROUNDS; i++) {
+      res.cli_create_ms.push(await timed(() => cliCreate(`bench-cli-${i}`, true)));
+      res.cli_delete_ms.push(await timed(() => cliDelete(`bench-cli-${i}`, true)));
+      res.create_ms.push(await ours(m, `bench-ours-${i}`));
+      res.delete_ms.push(
+        await timed(async () => {
+          m.delete(`bench-ours-${i}`);
+          await m.settle();
+        }),
+      );
+    }
+    const names = Array.from({ length: PARALLEL }, (_, i) => `bench-par-${i}`);
+    const parallel = await timed(async () => {
+      for (const n of names) m.create(msg(n));
+      await m.settle();
+    });
+    const parallelDelete = await timed(async () => {
+      for (const n of names) m.delete(n);
+      await m.settle();
+    });
+    const out = {
+      rounds: ROUNDS,
+      create_ms_median: Math.round(median(res.create_ms)),
+      cli_create_ms_median: Math.round(median(res.cli_create_ms)),
+      create_ratio: +(median(res.create_ms) / median(res.cli_create_ms)).toFixed(2),
+      delete_ms_median: Math.round(median(res.delete_ms)),
+      cli_delete_ms_median: Math.round(median(res.cli_delete_ms)),
+      delete_ratio: +(median(res.delete_ms) / median(res.cli_delete_ms)).toFixed(2),
+      parallel_creates: PARALLEL,
+      parallel_create_ms: Math.round(parallel),
+      parallel_delete_ms: Math.round(parallelDelete),
+    };
+    console.log(JSON.stringify(out));
+  } finally {
+    await sweep(docker);
+    await parent.remove();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
