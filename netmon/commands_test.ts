@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NetmonReply } from "../contracts/mod.ts";
+import { NetmonCommand, NetmonReply } from "../contracts/mod.ts";
 import { readCommand } from "./commands.ts";
 
 Deno.test("command lines table", () => {
@@ -19,5 +19,11 @@ Deno.test("command lines table", () => {
       : `error ${r.reply.command} ${r.reply.error}`;
     assert.ok(got.startsWith(want), `${line}: ${got}`);
     if (r.kind === "error") NetmonReply.parse(r.reply);
+    // The hand check agrees with the contract's schema.
+    let json: unknown = undefined;
+    try {
+      json = JSON.parse(line);
+    } catch { /* not JSON */ }
+    assert.equal(r.kind === "command", NetmonCommand.safeParse(json).success, line);
   }
 });

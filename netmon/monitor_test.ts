@@ -139,3 +139,18 @@ Deno.test("a failing dump is counted, logged and retried after the next quiet pe
   await flush();
   assert.equal(monitor.counters.dumps, 2);
 });
+
+Deno.test("a link reported down and then deleted is published down, then removed", async () => {
+  const { netlink, events, monitor } = await setup();
+  const eo1 = link(netlink.dump, "eo1");
+  monitor.handle({ messages: [{ ...eo1, operstate: 2, flags: C.IFF_UP }], overflow: false });
+  monitor.handle({ messages: [{ ...eo1, op: "del" }], overflow: false });
+  assert.deepEqual(summary(events), ["eo1 down", "eo1 removed"]);
+  // In one batch only the last state counts.
+  const eo0 = link(netlink.dump, "eo0");
+  monitor.handle({
+    messages: [{ ...eo0, operstate: 2, flags: C.IFF_UP }, { ...eo0, op: "del" }],
+    overflow: false,
+  });
+  assert.deepEqual(summary(events), ["eo1 down", "eo1 removed", "eo0 removed"]);
+});

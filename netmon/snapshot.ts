@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type NetmonAddress, type NetmonInterface, networkOf } from "../contracts/mod.ts";
+import type { NetmonAddress, NetmonInterface } from "../contracts/mod.ts";
+import { subnetOf } from "./ipv4_net.ts";
 import * as C from "./netlink_constants.ts";
 import type { NetlinkDump } from "./netlink_client.ts";
 import type { LinkMessage } from "./netlink_parser.ts";
@@ -69,13 +70,8 @@ function addressesOf(dump: NetlinkDump, index: number): NetmonAddress[] {
   const out: NetmonAddress[] = [];
   for (const a of dump.addrs) {
     if (a.op !== "new" || a.index !== index || a.address === undefined) continue;
-    const subnet = networkOf(a.address, a.prefixlen);
-    out.push({
-      address: a.address,
-      prefixlen: a.prefixlen,
-      subnet,
-      network_address: subnet.split("/")[0] ?? "",
-    });
+    const { subnet, network } = subnetOf(a.address, a.prefixlen);
+    out.push({ address: a.address, prefixlen: a.prefixlen, subnet, network_address: network });
   }
   return out; // kernel order: the primary address of each subnet before its secondaries
 }
