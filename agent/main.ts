@@ -15,6 +15,7 @@ import { createLogger } from "./log.ts";
 import { Consumption } from "./metrics/consumption.ts";
 import { HostSampler } from "./metrics/host.ts";
 import { InterfaceCache } from "./network/interface_cache.ts";
+import { startNetworkFollowing } from "./reconcile/wiring.ts";
 import { wireRuntimes } from "./runtimes/wiring.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
@@ -88,11 +89,41 @@ async function run(cfg: Config): Promise<number> {
     exit: (code) => Deno.exit(code),
   });
 
+  // Follow the host network (netmon) and keep every runtime converged (reconciler).
+  const follow = startNetworkFollowing({
+    manager: docker.runtimes,
+    cache: view,
+    netmonSocket: cfg.netmonSocket,
+    log,
+  });
+  const h = docker.handlers;
   const table = buildHandlerTable({
     consumption,
     facts: () => hostFacts(() => sampler.snapshot.diskTotal),
     now: () => Math.floor(Date.now() / 1000),
-  }, docker.handlers);
+  }, {
+    ...h,
+    // The cloud starting a runtime again lifts the crash-loop guard.
+    start_device: (m) => (follow.guard.clear(m.device_id), h.start_device!(m)),
+    restart_device: (m) => (follow.guard.clear(m.device_id), h.restart_device!(m)),
+    // Status shows what reconciliation could not fix (detached vNICs, IP conflicts, crash loop).
+    get_device_status: async (m) => {
+      const body = await h.get_device_status!(m);
+      const problems = follow.problems.get(m.device_id);
+      return problems.length
+        ? {
+          ...body,
+          network_problems: problems.map(({ vnic, problem, message }) => ({
+            vnic,
+            code: problem.code,
+            message,
+          })),
+        }
+        : body;
+    },
+  });
+  // A finished create or delete changes the desired state: converge right after it.
+  docker.runtimes.onSettled((name) => void follow.reconciler.trigger(`operation on ${name}`));
   const dispatcher = createDispatcher(table, log);
   const session = socketIoSession({
     url: cfg.serverUrl,
@@ -125,6 +156,7 @@ async function run(cfg: Config): Promise<number> {
     log.info(`Shutting down on ${signal}`, { in_flight: dispatcher.inFlight() });
     dispatcher.stop();
     await dispatcher.drain(DRAIN_MS);
+    await follow.stop();
     await docker.stop();
     stopHeartbeat();
     sampler.stop();

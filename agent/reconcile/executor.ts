@@ -127,6 +127,14 @@ async function connectAll(deps: ExecutorDeps, network: string, members: Member[]
   );
 }
 
+/** Removes a network after disconnecting whatever is attached (e.g. the agent itself). */
+async function removeNetwork(deps: ExecutorDeps, name: string): Promise<void> {
+  const net = await deps.docker.inspectNetwork(name);
+  if (!net) return;
+  for (const c of net.containers) await deps.docker.disconnectNetwork(name, c.id, true);
+  await deps.docker.removeNetwork(name);
+}
+
 type Effects = {
   [K in Step["kind"]]: (
     deps: ExecutorDeps,
@@ -136,7 +144,17 @@ type Effects = {
 
 const effects: Effects = {
   async recreate_runtime(deps, s) {
+    // The create path makes the internal network itself; a leftover one would make it fail.
+    await removeNetwork(deps, internalNetworkName(s.runtime));
     await deps.recreate(s.runtime);
+    return [];
+  },
+  async remove_container(deps, s) {
+    await deps.docker.removeContainer(s.name, true);
+    return [];
+  },
+  async remove_network(deps, s) {
+    await removeNetwork(deps, s.name);
     return [];
   },
   async create_internal_network(deps, s) {

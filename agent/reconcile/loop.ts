@@ -88,6 +88,11 @@ export class Reconciler {
     return this.#running;
   }
 
+  /** Resolves when no pass is running (shutdown, tests). */
+  async settle(): Promise<void> {
+    while (this.#state === "processing") await this.#running;
+  }
+
   /** Forgets the converged fingerprint, so the next trigger plans even if nothing seems changed. */
   invalidate(): void {
     this.#lastConverged = "";
@@ -131,6 +136,7 @@ export class Reconciler {
       const observed = {
         ...observedAll,
         containers: observedAll.containers.filter((c) => !busy.has(c.name)),
+        busy,
       };
       const key = fingerprint(stateKey(desired, observed));
       if (key === this.#lastConverged) return;

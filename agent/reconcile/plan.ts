@@ -115,33 +115,45 @@ function target(
   return { name: macvlanNetworkName(parent, subnet), parent, subnet, gateway, exists: false };
 }
 
+/**
+ * Objects with our labels that no desired runtime wants: left by an interrupted create or
+ * delete, or by hand. Reported and removed (a runtime the cloud wants is never among them).
+ * Nothing is removed while any cloud operation runs: a create in flight owns objects that are
+ * not in the desired state yet.
+ */
 function orphans(desired: DesiredRuntime[], observed: Observed): Step[] {
+  const busy = observed.busy ?? new Set<string>();
   const names = new Set(desired.map((d) => d.name));
   const out: Step[] = [];
-  for (const c of observed.containers) {
-    if (isManaged(c.labels) && !names.has(c.name)) {
-      out.push({
-        kind: "report",
-        runtime: null,
-        vnic: null,
-        problem: { code: "orphan_container", name: c.name },
-      });
-    }
-  }
-  const wanted = new Set(desired.flatMap((d) => [internalNetworkName(d.name)]));
-  for (const n of observed.networks) {
-    if (!isManaged(n.labels) || wanted.has(n.name)) continue;
-    if (n.driver === "macvlan" && n.containers.length > 0) continue; // shared, in use
-    if (
-      n.driver === "macvlan" &&
-      desired.some((d) => d.vnics.some((v) => v.parent_interface === n.options.parent))
-    ) continue;
+  const orphan = (kind: "container" | "network", name: string) => {
     out.push({
       kind: "report",
       runtime: null,
       vnic: null,
-      problem: { code: "orphan_network", name: n.name },
+      problem: { code: kind === "container" ? "orphan_container" : "orphan_network", name },
     });
+    if (busy.size === 0) {
+      out.push(
+        kind === "container"
+          ? { kind: "remove_container", name }
+          : { kind: "remove_network", name },
+      );
+    }
+  };
+  for (const c of observed.containers) {
+    if (isManaged(c.labels) && !names.has(c.name) && !busy.has(c.name)) orphan("container", c.name);
+  }
+  const wanted = new Set(desired.map((d) => internalNetworkName(d.name)));
+  const inUse = new Set(desired.flatMap((d) => d.vnics.map((v) => v.parent_interface)));
+  for (const n of observed.networks) {
+    if (!isManaged(n.labels) || wanted.has(n.name)) continue;
+    if ([...busy].some((b) => n.name === internalNetworkName(b))) continue;
+    // A MACVLAN network is shared: an orphan only when nobody is attached and no desired vNIC
+    // sits on its parent (that vNIC would be attached to it by this very plan).
+    if (n.driver === "macvlan" && (n.containers.length > 0 || inUse.has(n.options.parent ?? ""))) {
+      continue;
+    }
+    orphan("network", n.name);
   }
   return out;
 }

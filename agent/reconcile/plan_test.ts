@@ -235,6 +235,10 @@ Deno.test("orphans with our labels are reported, a user's objects never", () => 
   );
   assert.deepEqual(steps.map((s) => s.kind === "report" ? s.problem : s), [
     { code: "orphan_container", name: "ghost" },
+    { kind: "remove_container", name: "ghost" },
     { code: "orphan_network", name: "ghost_internal" },
+    { kind: "remove_network", name: "ghost_internal" },
   ]);
+  const busy = plan([], { ...observed([mine], [internal("ghost")]), busy: new Set(["other"]) });
+  assert.ok(busy.every((s) => s.kind === "report"), "nothing removed while a cloud operation runs");
 });

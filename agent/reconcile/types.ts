@@ -33,6 +33,8 @@ export interface Observed {
   parents: { synced: boolean; get(name: string): ParentState };
   /** Runtimes that died too often recently: left stopped and reported. */
   crashLooping: ReadonlySet<string>;
+  /** Runtimes a cloud operation holds right now: their objects are left alone this pass. */
+  busy?: ReadonlySet<string>;
 }
 
 /** One vNIC to (re)connect in a batch. */
@@ -79,6 +81,8 @@ export type Step =
     members: Member[];
   }
   | { kind: "attach"; to: TargetNetwork; members: Member[] }
+  | { kind: "remove_container"; name: string }
+  | { kind: "remove_network"; name: string }
   | { kind: "report"; runtime: string | null; vnic: string | null; problem: Problem };
 
 /** Things the planner cannot or must not fix; shown in `get_device_status` and the log. */

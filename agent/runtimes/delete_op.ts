@@ -24,6 +24,9 @@ export async function runDelete(core: Core, name: string): Promise<void> {
 /** Deletes one runtime; throws on the first failing step (later steps can be retried). */
 export async function deleteRuntime(core: Core, name: string): Promise<void> {
   core.ops.step(name, "stopping_container", `Stopping container ${name}`);
+  // Persist the intent first: an agent killed mid-delete finishes the delete at its next start
+  // instead of re-creating a runtime the cloud asked to remove.
+  if (core.registry.get(name)) await core.registry.update(name, { deleting: true });
   const info = await core.docker.inspectContainer(name);
   if (info && !isManaged(info.labels)) {
     throw new Error(`Cannot delete "${name}": the container is not managed by edge-orchestrator`);

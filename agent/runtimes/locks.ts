@@ -37,6 +37,11 @@ export class RuntimeLocks {
     };
   }
 
+  /** Every runtime held right now. */
+  held(): ReadonlySet<string> {
+    return new Set(this.#held.keys());
+  }
+
   /** The operation holding a runtime, if any. */
   holder(runtime: string): OpKind | undefined {
     return this.#held.get(runtime);

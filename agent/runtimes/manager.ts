@@ -61,6 +61,7 @@ export class RuntimeManager {
   /** Shared state of the operations (exposed for the sampler and self-destruct). */
   readonly core: Core;
   #background = new Set<Promise<void>>();
+  #settled: ((name: string) => void)[] = [];
   #stateDir: string;
 
   /** Builds a manager; no I/O until `init`. */
@@ -105,14 +106,14 @@ export class RuntimeManager {
     const name = msg.container_name;
     const release = this.core.locks.acquire(name, "create");
     this.core.ops.begin(name, "create", "validating_config", `Creating container ${name}`);
-    this.#track(runCreate(this.core, msg).finally(release));
+    this.#track(name, runCreate(this.core, msg).finally(release));
   }
 
   /** Starts a delete in the background; throws `BusyError` when the runtime is busy. */
   delete(name: string): void {
     const release = this.core.locks.acquire(name, "delete");
     this.core.ops.begin(name, "delete", "stopping_container", `Deleting container ${name}`);
-    this.#track(runDelete(this.core, name).finally(release));
+    this.#track(name, runDelete(this.core, name).finally(release));
   }
 
   /** Starts a runtime (idempotent); remembers that it should run. */
@@ -170,9 +171,17 @@ export class RuntimeManager {
     while (this.#background.size) await Promise.all([...this.#background]);
   }
 
-  #track(p: Promise<void>): void {
+  /** Calls `listener` with the runtime's name after each background create or delete ends. */
+  onSettled(listener: (name: string) => void): void {
+    this.#settled.push(listener);
+  }
+
+  #track(name: string, p: Promise<void>): void {
     this.#background.add(p);
-    p.finally(() => this.#background.delete(p));
+    p.finally(() => {
+      this.#background.delete(p);
+      for (const l of this.#settled) l(name);
+    });
   }
 
   async #managed(name: string): Promise<ContainerInfo | null> {

@@ -8,6 +8,7 @@
  */
 import { StoredVnic } from "../../contracts/mod.ts";
 import { type Core, errorText } from "./core.ts";
+import { deleteRuntime } from "./delete_op.ts";
 import { internalNetworkName, LABELS, roleSelector } from "./naming.ts";
 
 /** Reconciles the stores with Docker's labelled runtime containers. */
@@ -42,13 +43,27 @@ export async function rebuildFromDocker(core: Core): Promise<void> {
     }
   }
   for (const name of core.registry.names()) {
-    if (!present.has(name)) {
-      core.log.warn("Registered runtime has no container any more: forgotten", { runtime: name });
-      await core.registry.delete(name);
-      await core.vnics.delete(name);
+    if (core.registry.get(name)?.deleting) {
+      // A delete was interrupted (agent killed or crashed): finish it.
+      core.log.warn("Finishing an interrupted delete", { runtime: name });
+      try {
+        await deleteRuntime(core, name);
+      } catch (err) {
+        core.log.error("Cannot finish the interrupted delete", {
+          runtime: name,
+          error: errorText(err),
+        });
+      }
+      present.delete(name);
+    } else if (!present.has(name)) {
+      // Kept on purpose: the container was removed behind our back (by hand, or a lost Docker
+      // state); the reconciler re-creates it from the persisted configuration.
+      core.log.warn("Registered runtime has no container: it will be re-created", {
+        runtime: name,
+      });
     }
   }
-  for (const c of mine) {
+  for (const c of mine.filter((c) => present.has(c.name))) {
     if (core.registry.get(c.name)?.desired === "stopped" && c.state === "running") {
       core.log.info("Stopping runtime the cloud stopped", { runtime: c.name });
       await core.docker.stopContainer(c.name, core.config.stopTimeoutS);

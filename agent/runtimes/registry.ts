@@ -23,6 +23,8 @@ export interface RuntimeEntry {
   image: string;
   /** SHA-256 fingerprint of the API certificate, pinned on first use. */
   tls_fingerprint?: string;
+  /** Set when a delete began: after a crash the delete is finished, never undone. */
+  deleting?: boolean;
 }
 
 const Entry = z.object({
@@ -30,6 +32,7 @@ const Entry = z.object({
   desired: z.enum(["running", "stopped"]),
   image: z.string(),
   tls_fingerprint: z.string().optional(),
+  deleting: z.boolean().optional(),
 });
 const File = z.object({ version: z.literal(1), runtimes: z.record(z.string(), Entry) });
 
