@@ -44,10 +44,13 @@ Deno.test("deno task compile uses the shared flags for both targets", async () =
 });
 
 Deno.test("no task, Dockerfile or script starts a program with -A", async () => {
-  const texts = [JSON.stringify(config.tasks), ...await Promise.all(
-    ["Dockerfile", "Dockerfile.netmon", ".ci/run", "scripts/test.sh", "scripts/demo.sh"].map((f) =>
-      Deno.readTextFile(f)
+  const texts = [
+    JSON.stringify(config.tasks),
+    ...await Promise.all(
+      ["Dockerfile", "Dockerfile.netmon", ".ci/run", "scripts/test.sh", "scripts/demo.sh"].map((
+        f,
+      ) => Deno.readTextFile(f)),
     ),
-  )];
+  ];
   for (const t of texts) assert.doesNotMatch(t, /\s(-A|--allow-all)(\s|"|$)/);
 });
