@@ -17,7 +17,12 @@ COPY deno.json deno.lock permissions.json ./
 COPY contracts/ contracts/
 COPY agent/ agent/
 # All npm dependencies are fetched here, at build time; the image never downloads at start.
-RUN deno cache --frozen agent/main.ts
+# A site whose HTTPS goes through an intercepting proxy passes its CA as a build secret
+# (`--secret id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt`); it is used for this step only
+# and never stored in a layer. Without the secret Deno trusts its built-in roots.
+RUN --mount=type=secret,id=extra_ca,required=false \
+    if [ -s /run/secrets/extra_ca ]; then export DENO_CERT=/run/secrets/extra_ca; fi; \
+    deno cache --frozen agent/main.ts
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends iproute2 ca-certificates \

@@ -1,15 +1,19 @@
 /**
  * The dev control plane's JSON API on loopback, as a route table: add a route by appending to
- * the list (provisioning endpoints and a web page come later).
+ * the list. The web page and its routes are in `web.ts`; the provisioning routes (served over
+ * HTTPS on their own listener) in `provision.ts`.
  *
  * @module
  */
 import type { DevCloud } from "./server.ts";
+import type { Fleet } from "./fleet.ts";
 
 /** What route handlers receive. */
 export interface ApiContext {
   /** The running control plane. */
   cloud: DevCloud;
+  /** What the control plane knows of each agent's runtimes (for the web page). */
+  fleet: Fleet;
 }
 
 /** One route: method, URL pattern (`/api/agents/:id/send`), handler. */
@@ -63,17 +67,17 @@ export const ROUTES: Route[] = [
   },
 ];
 
-/** Serves the routes (built-ins first, then `extra`) on 127.0.0.1:`port`. */
-export function serveApi(
-  ctx: ApiContext,
-  port: number,
-  extra: Route[],
-): Deno.HttpServer<Deno.NetAddr> {
-  const table = [...ROUTES, ...extra].map((r) => ({
-    ...r,
-    pattern: new URLPattern({ pathname: r.path }),
-  }));
-  return Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, async (req) => {
+/** A request handler that dispatches over `routes` in order (404 JSON when none matches). */
+export function router<C>(
+  ctx: C,
+  routes: {
+    method: string;
+    path: string;
+    handler: (ctx: C, req: Request, params: Record<string, string>) => Promise<Response>;
+  }[],
+): (req: Request) => Promise<Response> {
+  const table = routes.map((r) => ({ ...r, pattern: new URLPattern({ pathname: r.path }) }));
+  return async (req) => {
     const url = new URL(req.url);
     for (const route of table) {
       if (route.method !== req.method) continue;
@@ -81,9 +85,25 @@ export function serveApi(
       if (m) {
         const params: Record<string, string> = {};
         for (const [k, v] of Object.entries(m.pathname.groups)) if (v !== undefined) params[k] = v;
-        return await route.handler(ctx, req, params);
+        try {
+          return await route.handler(ctx, req, params);
+        } catch (err) {
+          return json({ error: err instanceof Error ? err.message : String(err) }, 500);
+        }
       }
     }
     return json({ error: `No route for ${req.method} ${url.pathname}` }, 404);
-  });
+  };
+}
+
+/** Serves the routes (built-ins first, then `extra`) on 127.0.0.1:`port`. */
+export function serveApi(
+  ctx: ApiContext,
+  port: number,
+  extra: Route[],
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {} },
+    router(ctx, [...ROUTES, ...extra]),
+  );
 }

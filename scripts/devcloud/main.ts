@@ -6,7 +6,10 @@
  *   send <agent> <topic> [json]         send a topic and print the ack
  *   beats <agent>                       print the last heartbeat
  *
- * Flags: --port (8443), --api-port (8444), --dir (./.devcloud), --bits (4096), --quiet.
+ * Flags: --port (8443), --api-port (8444; the web page is at its `/`), --dir (./.devcloud),
+ * --bits (4096), --quiet, --provision-port (none; HTTPS provisioning for the installer),
+ * --provision-host (127.0.0.1), --server-san NAME (repeatable: extra names or addresses of the
+ * server certificate, e.g. 172.17.0.1 for agent containers).
  *
  * @module
  */
@@ -46,6 +49,9 @@ if (import.meta.main) {
       dir: { type: "string", default: ".devcloud" },
       bits: { type: "string", default: "4096" },
       quiet: { type: "boolean", default: false },
+      "provision-port": { type: "string" },
+      "provision-host": { type: "string", default: "127.0.0.1" },
+      "server-san": { type: "string", multiple: true },
     },
   });
   const quiet = values.quiet;
@@ -54,6 +60,9 @@ if (import.meta.main) {
     apiPort: Number(values["api-port"]),
     dir: values.dir!,
     bits: Number(values.bits),
+    provisionPort: values["provision-port"] === undefined ? null : Number(values["provision-port"]),
+    provisionHost: values["provision-host"],
+    serverSans: values["server-san"],
     log: (line) => {
       if (!quiet || !line.includes("heartbeat")) console.log(line);
     },

@@ -153,6 +153,18 @@ export async function issue(ca: Ca, opts: IssueOptions): Promise<Issued> {
     opts.subject,
   ]);
   if (newKey) await Deno.chmod(keyFile, 0o600);
+  await signCsr(ca, csr, certFile, opts);
+  await Deno.remove(csr).catch(() => {});
+  return { certFile, keyFile };
+}
+
+/** Signs the PEM CSR in `csrFile` into `certFile` with `ca` (`kind`, `sans`, dates as in issue). */
+export async function signCsr(
+  ca: Ca,
+  csrFile: string,
+  certFile: string,
+  opts: Pick<IssueOptions, "kind" | "sans" | "startDate" | "endDate">,
+): Promise<void> {
   const now = Date.now();
   const args = [
     "ca",
@@ -166,7 +178,7 @@ export async function issue(ca: Ca, opts: IssueOptions): Promise<Issued> {
     "-keyfile",
     ca.keyFile,
     "-in",
-    csr,
+    csrFile,
     "-out",
     certFile,
     // Backdate by a minute so a freshly issued certificate is valid despite small clock skew.
@@ -182,17 +194,49 @@ export async function issue(ca: Ca, opts: IssueOptions): Promise<Issued> {
   if (!out.success) {
     throw new Error(`openssl ca failed: ${new TextDecoder().decode(out.stderr).trim()}`);
   }
-  await Deno.remove(csr).catch(() => {});
-  return { certFile, keyFile };
 }
 
-/** Issues the server certificate for localhost / 127.0.0.1 (or the given SANs). */
+/**
+ * Checks a PEM certificate request: its self-signature, and returns its subject's CN (null when
+ * it has none). Throws a TypeError naming the problem when openssl cannot read or verify it.
+ */
+export async function csrCommonName(csrFile: string): Promise<string | null> {
+  const out = await new Deno.Command("openssl", {
+    args: ["req", "-in", csrFile, "-noout", "-verify", "-subject", "-nameopt", "multiline"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
+    throw new TypeError(`Cannot read the certificate request: ${why}`);
+  }
+  const m = /^\s*commonName\s*=\s*(.+)$/m.exec(new TextDecoder().decode(out.stdout));
+  return m ? m[1]!.trim() : null;
+}
+
+/** SANs every dev server certificate carries. */
+export const DEFAULT_SERVER_SANS = ["DNS:localhost", "IP:127.0.0.1"];
+
+/**
+ * Turns host names and addresses into openssl SAN entries: `172.17.0.1` gives `IP:172.17.0.1`,
+ * `host.docker.internal` gives `DNS:host.docker.internal`; entries already prefixed pass through.
+ */
+export function sanEntries(names: string[]): string[] {
+  return names.map((n) =>
+    /^(DNS|IP):/.test(n) ? n : /^[0-9.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`
+  );
+}
+
+/**
+ * Issues a server certificate with these SANs (openssl form, see {@linkcode sanEntries});
+ * localhost / 127.0.0.1 ({@linkcode DEFAULT_SERVER_SANS}) when none are given.
+ */
 export function issueServer(ca: Ca, out: string, bits?: number, sans?: string[]): Promise<Issued> {
   return issue(ca, {
     out,
     subject: "/O=edge-orchestrator devcloud/CN=localhost",
     kind: "server",
-    sans: sans ?? ["DNS:localhost", "IP:127.0.0.1"],
+    sans: sans ?? DEFAULT_SERVER_SANS,
     bits,
   });
 }

@@ -2,15 +2,27 @@
  * The dev control plane: a Socket.IO server over HTTPS that requires a client certificate from
  * its own CA, records connected agents by CN, logs heartbeats, and sends any topic to an agent and
  * returns the ack. A second, plain HTTP listener on loopback carries a small JSON API (route
- * table in `api.ts`) so other scripts can command agents.
+ * table in `api.ts`) and the web page (`web.ts`). An optional third listener, HTTPS without
+ * client certificates, serves the provisioning endpoints the installer uses (`provision.ts`).
  *
  * @module
  */
 import { createServer, type Server as HttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { Server, type Socket } from "socket.io";
-import { type Ca, createCa, DEFAULT_BITS, issueDevice, issueServer } from "./pki.ts";
+import {
+  type Ca,
+  createCa,
+  DEFAULT_BITS,
+  DEFAULT_SERVER_SANS,
+  issueDevice,
+  issueServer,
+  sanEntries,
+} from "./pki.ts";
 import { type ApiContext, type Route, serveApi } from "./api.ts";
+import { Fleet } from "./fleet.ts";
+import { Provisioner, serveProvisioning } from "./provision.ts";
+import { WEB_ROUTES } from "./web.ts";
 
 /** Heartbeats kept per agent: 2 h at 5 s; enough for any test and bounded for long demos. */
 const MAX_HEARTBEATS = 1440;
@@ -25,8 +37,21 @@ export interface DevCloudOptions {
   bits?: number;
   /** Port of the plain HTTP API on 127.0.0.1; 0 picks one; null disables it. */
   apiPort?: number | null;
-  /** Extra API routes (e.g. provisioning), tried after the built-in ones. */
+  /** Extra API routes, tried after the built-in ones and the web page's. */
   routes?: Route[];
+  /**
+   * Port of the HTTPS provisioning listener (`GET /orchestrators/id`, `POST
+   * /orchestrators/enroll`, no client certificate needed); 0 picks one; absent or null: none.
+   */
+  provisionPort?: number | null;
+  /** Address the provisioning listener binds (127.0.0.1 by default: the installer is local). */
+  provisionHost?: string;
+  /**
+   * Extra names and addresses the server certificate is valid for, besides localhost and
+   * 127.0.0.1: e.g. `["172.17.0.1", "host.docker.internal"]` so an agent *container* can dial the
+   * host. When given, an existing server certificate with other SANs is re-issued.
+   */
+  serverSans?: string[];
   /** Log lines go here (console by default). */
   log?: (line: string) => void;
 }
@@ -47,6 +72,8 @@ export interface DevCloud {
   port: number;
   /** `http://127.0.0.1:<apiPort>` or null when the API is disabled. */
   apiUrl: string | null;
+  /** `https://<provisionHost>:<port>` of the provisioning listener, or null when disabled. */
+  provisionUrl: string | null;
   /** CA certificate: the agent's `--server-ca`. */
   caFile: string;
   /** The CA (to issue special certificates in tests). */
@@ -59,6 +86,10 @@ export interface DevCloud {
   heartbeats(agentId: string): HeartbeatRecord[];
   /** CNs of the connected agents. */
   agents(): string[];
+  /** CNs of every agent that connected since start, connected or not, sorted. */
+  allAgents(): string[];
+  /** Names of an agent's runtimes this control plane knows of (see `fleet.ts`). */
+  runtimes(agentId: string): string[];
   /** Resolves when `agentId` is connected (rejects after `timeoutMs`). */
   waitForAgent(agentId: string, timeoutMs?: number): Promise<void>;
   /** Count of connections accepted per CN since start (reconnections included). */
@@ -82,10 +113,14 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
   await Deno.mkdir(opts.dir, { recursive: true });
   const ca = await createCa(`${opts.dir}/ca`, { bits });
   const serverBase = `${opts.dir}/server`;
-  try {
-    await Deno.stat(`${serverBase}.crt`);
-  } catch {
-    await issueServer(ca, serverBase, bits);
+  const sans = [...new Set([...DEFAULT_SERVER_SANS, ...sanEntries(opts.serverSans ?? [])])];
+  const sansFile = `${serverBase}.sans`;
+  const haveSans = await Deno.readTextFile(sansFile).catch(() => null);
+  const haveCert = await Deno.stat(`${serverBase}.crt`).then(() => true, () => false);
+  // Without serverSans an existing certificate is kept as it is (tests plant special ones).
+  if (!haveCert || (opts.serverSans !== undefined && haveSans !== sans.join(","))) {
+    await issueServer(ca, serverBase, bits, sans);
+    await Deno.writeTextFile(sansFile, sans.join(","));
   }
   const read = (p: string) => Deno.readTextFileSync(p);
   const https: HttpsServer = createServer({
@@ -101,6 +136,7 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
   const beats = new Map<string, HeartbeatRecord[]>();
   const counts = new Map<string, number>();
   const waiters: { id: string; resolve: () => void }[] = [];
+  const fleet = new Fleet();
 
   io.on("connection", (socket) => {
     const cn = peerCn(socket);
@@ -140,6 +176,7 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
     url: `https://localhost:${port}`,
     port,
     apiUrl: null,
+    provisionUrl: null,
     caFile: ca.certFile,
     ca,
     async issueDevice(id) {
@@ -150,10 +187,14 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
     async send(agentId, topic, payload, timeoutMs = 10_000) {
       const socket = sockets.get(agentId);
       if (!socket) throw new Error(`Cannot send "${topic}": agent ${agentId} is not connected`);
-      return await socket.timeout(timeoutMs).emitWithAck(topic, payload);
+      const ack = await socket.timeout(timeoutMs).emitWithAck(topic, payload);
+      fleet.observe(agentId, topic, payload, ack);
+      return ack;
     },
     heartbeats: (id) => [...(beats.get(id) ?? [])],
     agents: () => [...sockets.keys()],
+    allAgents: () => [...counts.keys()].sort(),
+    runtimes: (id) => fleet.names(id),
     connections: (id) => counts.get(id) ?? 0,
     waitForAgent(id, timeoutMs = 30_000) {
       if (sockets.has(id)) return Promise.resolve();
@@ -174,14 +215,32 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
     },
     async stop() {
       await api?.shutdown();
+      await provisioning?.shutdown();
       for (const s of sockets.values()) s.disconnect(true);
       await new Promise<void>((resolve) => io.close(() => resolve()));
       https.closeAllConnections?.();
     },
   };
-  const ctx: ApiContext = { cloud };
-  const api = opts.apiPort === null ? null : serveApi(ctx, opts.apiPort ?? 0, opts.routes ?? []);
+  const ctx: ApiContext = { cloud, fleet };
+  const api = opts.apiPort === null
+    ? null
+    : serveApi(ctx, opts.apiPort ?? 0, [...WEB_ROUTES, ...opts.routes ?? []]);
   if (api) cloud.apiUrl = `http://127.0.0.1:${api.addr.port}`;
-  log(`devcloud: listening on ${cloud.url}${api ? `, API on ${cloud.apiUrl}` : ""}`);
+  let provisioning: Deno.HttpServer<Deno.NetAddr> | null = null;
+  if (opts.provisionPort !== undefined && opts.provisionPort !== null) {
+    const hostname = opts.provisionHost ?? "127.0.0.1";
+    provisioning = serveProvisioning(new Provisioner(ca, `${opts.dir}/enroll`), {
+      hostname,
+      port: opts.provisionPort,
+      cert: read(`${serverBase}.crt`),
+      key: read(`${serverBase}.key`),
+    });
+    const host = hostname === "127.0.0.1" || hostname === "0.0.0.0" ? "localhost" : hostname;
+    cloud.provisionUrl = `https://${host}:${provisioning.addr.port}`;
+  }
+  log(
+    `devcloud: listening on ${cloud.url}${api ? `, API on ${cloud.apiUrl}` : ""}` +
+      (provisioning ? `, provisioning on ${cloud.provisionUrl}` : ""),
+  );
   return cloud;
 }
