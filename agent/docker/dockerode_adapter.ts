@@ -263,6 +263,48 @@ export function dockerodePort(socketPath: string): DockerPort {
             EndpointConfig: endpoint ? endpointConfig(endpoint) : {},
           }),
       ),
+    events: (onEvent, signal) =>
+      call("Cannot follow Docker events", async () => {
+        const stream = await docker.getEvents({
+          filters: {
+            type: ["container", "network"],
+            event: ["die", "destroy", "start", "stop", "disconnect", "connect"],
+          },
+        }) as unknown as NodeJS.ReadableStream & { destroy(): void };
+        await new Promise<void>((resolve, reject) => {
+          const stop = () => {
+            stream.destroy();
+            resolve();
+          };
+          if (signal.aborted) return stop();
+          signal.addEventListener("abort", stop, { once: true });
+          let buffer = "";
+          stream.on("data", (chunk: Uint8Array | string) => {
+            buffer += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+            let nl: number;
+            while ((nl = buffer.indexOf("\n")) >= 0) {
+              const line = buffer.slice(0, nl).trim();
+              buffer = buffer.slice(nl + 1);
+              if (!line) continue;
+              try {
+                const e: Json = JSON.parse(line);
+                const attrs: Record<string, string> = e.Actor?.Attributes ?? {};
+                const { name = "", ...labels } = attrs;
+                onEvent({ type: e.Type ?? "", action: e.Action ?? "", name, labels });
+              } catch { /* a partial or foreign line: ignore */ }
+            }
+          });
+          stream.on("end", () => {
+            signal.removeEventListener("abort", stop);
+            resolve();
+          });
+          stream.on("error", (err: unknown) => {
+            signal.removeEventListener("abort", stop);
+            if (signal.aborted) resolve();
+            else reject(err);
+          });
+        });
+      }),
     disconnectNetwork: (network, container, force) =>
       call(
         `Cannot disconnect "${container}" from network "${network}"`,

@@ -157,8 +157,25 @@ export interface PullProgress {
   total?: number;
 }
 
+/** One engine event (the fields we read). */
+export interface DockerEvent {
+  /** `container` or `network`. */
+  type: string;
+  /** e.g. `die`, `destroy`, `start`, `disconnect`. */
+  action: string;
+  /** Container or network name. */
+  name: string;
+  /** Labels (container events carry the container's labels). */
+  labels: Record<string, string>;
+}
+
 /** The Docker calls the agent makes. Every method rejects with {@linkcode DockerError}. */
 export interface DockerPort {
+  /**
+   * Streams container and network events until `signal` aborts (resolves) or the engine closes
+   * the stream (resolves; the caller re-subscribes) or cannot be reached (rejects).
+   */
+  events?(onEvent: (e: DockerEvent) => void, signal: AbortSignal): Promise<void>;
   /** Engine and API versions. */
   version(): Promise<{ version: string; apiVersion: string }>;
   /** Whether an image is present locally. */

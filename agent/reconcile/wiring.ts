@@ -10,7 +10,8 @@ import type { Logger } from "../log.ts";
 import type { InterfaceCache } from "../network/interface_cache.ts";
 import { startNetmonClient } from "../network/netmon_client.ts";
 import type { RuntimeManager } from "../runtimes/manager.ts";
-import { internalNetworkName } from "../runtimes/naming.ts";
+import { internalNetworkName, LABELS } from "../runtimes/naming.ts";
+import type { DockerEvent, DockerPort } from "../docker/port.ts";
 import { CrashGuard } from "./crash_guard.ts";
 import { execute, type ExecutorDeps } from "./executor.ts";
 import { Reconciler } from "./loop.ts";
@@ -49,6 +50,51 @@ export interface Following {
   guard: CrashGuard;
   /** Stops the client and the timer; waits for the pass in flight. */
   stop(): Promise<void>;
+}
+
+/** Re-subscribe delays after the event stream broke (daemon restart): 1 s, doubling to 30 s;
+ * the slow timer covers the gap meanwhile. */
+const EVENTS_RETRY_MIN_MS = 1_000;
+const EVENTS_RETRY_MAX_MS = 30_000;
+
+/** Whether an engine event concerns our runtimes (ours by label or by network name). */
+export function isRelevantEvent(e: DockerEvent): boolean {
+  if (e.type === "container") return e.labels[LABELS.managed] === "1";
+  return e.name.startsWith("macvlan_") || e.name.endsWith("_internal");
+}
+
+/** Triggers a pass on Docker events for our objects (die, destroy, network disconnect ...). */
+async function followDockerEvents(
+  docker: DockerPort,
+  reconciler: Reconciler,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  if (!docker.events) return;
+  let delay = EVENTS_RETRY_MIN_MS;
+  while (!signal.aborted) {
+    const started = Date.now();
+    try {
+      await docker.events((e) => {
+        if (isRelevantEvent(e)) void reconciler.trigger(`docker ${e.type} ${e.action} ${e.name}`);
+      }, signal);
+    } catch (err) {
+      log.warn(`Docker event stream lost: ${(err as Error).message}`);
+    }
+    if (signal.aborted) return;
+    // A stream that lived a while was healthy: retry fast. Then converge what we missed.
+    if (Date.now() - started > EVENTS_RETRY_MAX_MS) delay = EVENTS_RETRY_MIN_MS;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, delay);
+      signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+    if (signal.aborted) return;
+    delay = Math.min(delay * 2, EVENTS_RETRY_MAX_MS);
+    void reconciler.trigger("docker events resumed");
+  }
 }
 
 /** Rebuilds the create message of a runtime from what was persisted. */
@@ -117,6 +163,7 @@ export function startNetworkFollowing(o: FollowOptions): Following {
       if (u.discovery || u.changed.length || u.gone.length) void reconciler.trigger(what);
     },
   });
+  const events = followDockerEvents(core.docker, reconciler, o.log, abort.signal);
   const timer = setInterval(
     () => void reconciler.trigger("timer"),
     o.periodMs ?? RECONCILE_PERIOD_MS,
@@ -130,7 +177,7 @@ export function startNetworkFollowing(o: FollowOptions): Following {
     async stop() {
       abort.abort();
       clearInterval(timer);
-      await client;
+      await Promise.all([client, events]);
       await reconciler.settle();
     },
   };
