@@ -26,6 +26,7 @@ RUN --mount=type=secret,id=extra_ca,required=false \
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends iproute2 ca-certificates \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=deno /deno /usr/local/bin/deno
 COPY --from=build /deno-dir /deno-dir

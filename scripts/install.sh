@@ -8,10 +8,14 @@
 #              [--agent-image REF] [--netmon-image REF] [--mtls-dir DIR] [--runtime-image REF]
 #              [--add-host NAME:IP] [--timeout S] [--uninstall [--purge]]
 #
+# Environment: ORCHESTRATOR_AGENT_NAME, ORCHESTRATOR_NETMON_NAME, ORCHESTRATOR_VOLUME rename the
+# two containers and the shared volume (tests use them so they never touch a real install).
+#
 # Running it twice changes nothing: existing containers with the same image and settings are
 # kept, an existing valid certificate is kept. --uninstall removes both containers (and the
 # volume and certificate with --purge); runtimes are removed by the cloud (delete_orchestrator).
 set -euo pipefail
+ARGS=("$@")
 
 SERVER=${ORCHESTRATOR_SERVER_URL:-https://api.getedge.me}
 PROVISION=""
@@ -24,9 +28,9 @@ ADD_HOST=""
 TIMEOUT=60
 UNINSTALL=0
 PURGE=0
-VOLUME=orchestrator-shared
-AGENT=orchestrator_agent
-NETMON=orchestrator_netmon
+VOLUME=${ORCHESTRATOR_VOLUME:-orchestrator-shared}
+AGENT=${ORCHESTRATOR_AGENT_NAME:-orchestrator_agent}
+NETMON=${ORCHESTRATOR_NETMON_NAME:-orchestrator_netmon}
 LABEL=io.edge-orchestrator
 
 say() { printf '[install] %s\n' "$*"; }
@@ -45,7 +49,7 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift 2 ;;
     --uninstall) UNINSTALL=1; shift ;;
     --purge) PURGE=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -55,7 +59,7 @@ PROVISION=${PROVISION:-$SERVER}
 [ "$(uname -s)" = Linux ] || die "edge-orchestrator runs on Linux only"
 if [ "$(id -u)" != 0 ]; then
   command -v sudo >/dev/null || die "run as root (sudo is not available)"
-  exec sudo -E bash "$0" "$@"
+  exec sudo -E bash "$0" "${ARGS[@]}"
 fi
 
 remove_container() {
@@ -117,10 +121,15 @@ ensure_container() {
   say "started $name ($image)"
 }
 
-# 4. netmon: host network (it watches the host's interfaces); NET_ADMIN only to enlarge its
-# netlink receive buffer so bursts are not lost.
+# netmon runs as uid 1000 and creates its socket in the volume: the volume's root must be its.
+# (A fresh volume copies the image's ownership; this also fixes a volume made by an older run.)
+docker run --rm --user 0 --entrypoint chown -v "$VOLUME:/var/orchestrator" "$NETMON_IMAGE" \
+  1000:1000 /var/orchestrator
+
+# 4. netmon: host network (it watches the host's interfaces), unprivileged user, no capability
+# (netlink reads need none; see Dockerfile.netmon).
 ensure_container "$NETMON" "$NETMON_IMAGE" \
-  --network=host --restart unless-stopped --cap-add NET_ADMIN \
+  --network=host --restart unless-stopped --cap-drop ALL \
   --label "$LABEL.managed=1" --label "$LABEL.role=netmon" \
   -v "$VOLUME:/var/orchestrator"
 
