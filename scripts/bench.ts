@@ -33,6 +33,7 @@ const BENCHES: Bench[] = [
   { name: "agent", file: "scripts/bench_agent.ts", flags: ALL },
   { name: "docker", file: "scripts/bench_docker.ts", flags: ALL, root: true },
   { name: "rewire", file: "scripts/bench_rewire.ts", flags: ALL, root: true },
+  { name: "fleet", file: "scripts/fleet_sim.ts", flags: ALL },
 ];
 
 const { values } = parseArgs({ options: { only: { type: "string" } } });

@@ -27,6 +27,8 @@ interface Created {
   selfJoined?: string;
   /** MACVLAN names marked in `core.pending` for this runtime. */
   marked: string[];
+  /** Whether this operation wrote the runtime's first registry and vNIC entries. */
+  recorded?: boolean;
 }
 
 async function pull(core: Core, name: string, image: string): Promise<void> {
@@ -109,6 +111,12 @@ async function rollback(core: Core, name: string, created: Created): Promise<voi
   for (const m of created.macvlans) {
     await tryDo("remove macvlan network", () => releaseMacvlan(core, m.name, m.parent, name));
   }
+  if (created.recorded) {
+    await tryDo("forget the runtime", async () => {
+      await core.registry.delete(name);
+      await core.vnics.delete(name);
+    });
+  }
 }
 
 /** Runs the create in the background; never throws (the outcome is in `core.ops`). */
@@ -136,6 +144,14 @@ export async function runCreate(core: Core, msg: CreateNewRuntime): Promise<void
       view: core.view,
       newMac: (used) => generateMac(core.random, used),
     });
+    // Record the intent before touching Docker, so that an agent killed from here on finishes
+    // the create at its next start (the reconciler re-creates from these entries, with the same
+    // MACs) instead of losing an acked create silently. A re-create keeps its existing entries.
+    if (!core.registry.get(name)) {
+      created.recorded = true;
+      await core.vnics.set(name, plan.vnics);
+      await core.registry.set(name, { internal_ip: null, desired: "running", image });
+    }
     await pull(core, name, image);
 
     core.ops.step(name, "creating_networks", `Creating networks of ${name}`);

@@ -1,0 +1,168 @@
+/**
+ * Fault tier, state on disk. Torn writes: `runtime_vnics.json`, `runtimes.json` and the
+ * consumption buffers (`<state-dir>/metrics/*.bin`) are truncated at seeded random offsets while
+ * the agent is stopped; it starts, says so in its log, rebuilds the state from Docker labels (the
+ * unreadable file kept aside), and the runtime keeps its MAC and network. Disk full: the state
+ * directory is a 2 MiB tmpfs filled to the last byte; the agent keeps running and answering,
+ * refuses the create it cannot record with a clear error, and works again once space returns.
+ */
+import assert from "node:assert/strict";
+import { RuntimeVnicsFile } from "../contracts/mod.ts";
+import { ensureStandin, sh, skipReason } from "./docker_helpers.ts";
+import { eventually, managedObjects, SEED, seeded } from "./fault_common.ts";
+import { removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
+
+const skip = await skipReason();
+if (skip) console.log(`fault_state_test: skipped: ${skip}`);
+
+const PARENT = "eofs0";
+const NS = `${PARENT}ns`;
+const NET = `macvlan_${PARENT}_198.51.100.0_24`;
+/** Torn-write rounds: each costs one agent restart (~2 s). */
+const ROUNDS = 3;
+
+async function makeParent(): Promise<void> {
+  await sh("ip", "link", "del", PARENT).catch(() => {});
+  await sh("ip", "netns", "del", NS).catch(() => {});
+  await sh("ip", "netns", "add", NS);
+  await sh("ip", "link", "add", PARENT, "type", "veth", "peer", "name", `${PARENT}p`);
+  await sh("ip", "link", "set", `${PARENT}p`, "netns", NS);
+  await sh("ip", "addr", "add", "198.51.100.250/24", "dev", PARENT);
+  await sh("ip", "link", "set", PARENT, "up");
+  await sh("ip", "netns", "exec", NS, "ip", "link", "set", `${PARENT}p`, "up");
+}
+
+async function cleanup(stack: Stack | null, dir: string, ids: string[]): Promise<void> {
+  if (stack) {
+    for (const id of ids) await stack.send("delete_device", { device_id: id }).catch(() => {});
+    for (const id of ids) {
+      await stack.waitStatus(id, (x) => x.status === "not_found", 30_000).catch(() => {});
+    }
+  }
+  await stack?.stop().catch(() => {});
+  await removeByPrefix(["eofs-", NET]);
+  await sh("ip", "link", "del", PARENT).catch(() => {});
+  await sh("ip", "netns", "del", NS).catch(() => {});
+  await sh("umount", "-l", `${dir}/state`).catch(() => {});
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+/** Truncates `path` to a seeded offset in [0, size - 2] (so the file is always damaged). */
+async function tear(path: string, random: () => number): Promise<number> {
+  const size = (await Deno.stat(path)).size;
+  const at = Math.floor(random() * Math.max(1, size - 1));
+  await Deno.truncate(path, at);
+  return at;
+}
+
+const vnic = { name: "eth0", parent_interface: PARENT, network_mode: "dhcp" };
+
+Deno.test({
+  name: "torn state files and buffers: the agent starts, says so, rebuilds from Docker labels",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureStandin();
+    console.log(`  fault_state seed ${SEED} (replay: FAULT_SEED=${SEED})`);
+    const random = seeded(SEED + 2);
+    const dir = await Deno.makeTempDir({ prefix: "eo-fstate-" });
+    let stack: Stack | null = null;
+    try {
+      await makeParent();
+      stack = await startStack(dir, 300);
+      const s = stack;
+      await s.send("create_new_runtime", { container_name: "eofs-a", vnic_configs: [vnic] });
+      await s.waitStatus("eofs-a", (x) => x.is_running === true && NET in (x.networks as object));
+      const vnicsPath = `${s.stateDir}/runtime_vnics.json`;
+      const good = RuntimeVnicsFile.parse(JSON.parse(await Deno.readTextFile(vnicsPath)));
+      const mac = good["eofs-a"]![0]!.mac_address;
+      for (let round = 0; round < ROUNDS; round++) {
+        // A graceful stop writes the consumption buffers (the agent persists them every 60 s).
+        s.agent.kill("SIGTERM");
+        await s.agent.status;
+        const bins = [...Deno.readDirSync(`${s.stateDir}/metrics`)].map((e) => e.name)
+          .filter((n) => n.endsWith(".bin"));
+        assert.ok(bins.length > 0, "buffers were persisted");
+        const cuts = {
+          vnics: await tear(vnicsPath, random),
+          registry: await tear(`${s.stateDir}/runtimes.json`, random),
+          bin: await tear(`${s.stateDir}/metrics/${bins[0]}`, random),
+        };
+        console.log(`  round ${round}: torn at ${JSON.stringify(cuts)} (${bins[0]})`);
+        await s.restartAgent(false);
+        const out = s.agent.output();
+        assert.match(out, /State file unreadable: kept aside, rebuilding from Docker labels/);
+        assert.match(out, /runtime_vnics\.json/);
+        assert.match(out, /runtimes\.json/);
+        assert.match(out, /Cannot restore consumption buffer/);
+        assert.match(out, /vNICs rebuilt from container labels/);
+        const st = await s.waitStatus("eofs-a", (x) => x.is_running === true);
+        assert.deepEqual(Object.keys(st.networks as object), [NET]);
+        const file = await eventually(async () => {
+          const f = RuntimeVnicsFile.parse(JSON.parse(await Deno.readTextFile(vnicsPath)));
+          assert.ok(f["eofs-a"]);
+          return f;
+        }, 10_000);
+        assert.equal(file["eofs-a"]![0]!.mac_address, mac, "MAC rebuilt from the labels");
+        const aside = [...Deno.readDirSync(s.stateDir)].filter((e) => /unreadable-/.test(e.name));
+        assert.ok(aside.length >= 2 * (round + 1), "unreadable files kept aside, not overwritten");
+        const usage = await s.send("get_consumption_orchestrator", {
+          cpuPeriod: "1h",
+          memoryPeriod: "1h",
+        });
+        assert.ok(Array.isArray(usage.cpu_usage), "buffers answer after a torn file");
+      }
+    } finally {
+      await cleanup(stack, dir, ["eofs-a"]);
+    }
+  },
+});
+
+Deno.test({
+  name: "disk full on the state directory: keeps answering, clear error, recovers",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureStandin();
+    const dir = await Deno.makeTempDir({ prefix: "eo-ffull-" });
+    let stack: Stack | null = null;
+    try {
+      await Deno.mkdir(`${dir}/state`);
+      // 2 MiB: room for the state files, logs and buffers of a short test, small to fill.
+      await sh("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", `${dir}/state`);
+      stack = await startStack(dir, 300);
+      const s = stack;
+      const fill = `${s.stateDir}/fill`;
+      // dd stops with "No space left on device" (exit 1) once the tmpfs is full.
+      await sh("dd", "if=/dev/zero", `of=${fill}`, "bs=4k").catch(() => {});
+      const df = await sh("df", "--output=avail", "-B1", s.stateDir);
+      console.log(`  state dir full: ${df.trim().split("\n")[1]} bytes left`);
+      await s.send("create_new_runtime", { container_name: "eofs-full", vnic_configs: [] });
+      const failed = await s.waitStatus("eofs-full", (x) => x.status !== "creating", 30_000);
+      console.log(`  create on a full disk: ${JSON.stringify(failed)}`);
+      assert.equal(failed.status, "error");
+      assert.match(String(failed.error), /No space left on device|ENOSPC|os error 28/i);
+      // Still answering, heartbeating, and left nothing behind.
+      const ifs = await s.send("get_host_interfaces", {});
+      assert.equal(ifs.status, "success");
+      const beats = s.cloud.heartbeats("stack-agent").length;
+      await new Promise((r) => setTimeout(r, 2_500));
+      assert.ok(s.cloud.heartbeats("stack-agent").length > beats, "heartbeats continue");
+      await eventually(async () => {
+        const objs = await managedObjects();
+        assert.deepEqual(objs.containers.filter((n) => n.startsWith("eofs-")), []);
+        assert.deepEqual(objs.networks.filter((n) => n.startsWith("eofs-")), []);
+      }, 30_000);
+      await Deno.remove(fill);
+      await s.send("create_new_runtime", { container_name: "eofs-full", vnic_configs: [] });
+      const ok = await s.waitStatus("eofs-full", (x) => x.is_running === true, 60_000);
+      assert.equal(ok.status, "success", "works again once space returns");
+      const reg = JSON.parse(await Deno.readTextFile(`${s.stateDir}/runtimes.json`));
+      assert.ok(reg.runtimes["eofs-full"], "recorded once space returned");
+    } finally {
+      await cleanup(stack, dir, ["eofs-full"]);
+    }
+  },
+});
