@@ -53,7 +53,11 @@ const subnetOrMask = z.string().refine(
 );
 
 const rawVnic = z.object({
-  name: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters"),
+  // Names reach labels, logs and status: no path separators, spaces or shell characters.
+  name: z.string().min(1, "must not be empty").max(64, "must be at most 64 characters").regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    "must be characters of [A-Za-z0-9_.-], starting with a letter or digit",
+  ),
   parent_interface: z.string().regex(
     INTERFACE_NAME_PATTERN,
     "must be a Linux interface name: 1-15 characters of [A-Za-z0-9_.-]",
