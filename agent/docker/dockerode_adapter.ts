@@ -248,6 +248,7 @@ export function dockerodePort(socketPath: string): DockerPort {
         if (filter.driver) filters.driver = [filter.driver];
         if (filter.labels) filters.label = labelFilter(filter.labels);
         const list = await docker.listNetworks({ filters });
+        if (filter.attachments === false) return list.map(toNetworkInfo);
         // The list endpoint leaves `Containers` empty: inspect each one for attachments.
         const full = await Promise.all(
           list.map((n) => docker.getNetwork(n.Id).inspect().catch(() => null)),

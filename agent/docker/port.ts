@@ -204,9 +204,10 @@ export interface DockerPort {
   removeNetwork(name: string): Promise<void>;
   /** Inspects a network; null when it does not exist. */
   inspectNetwork(name: string): Promise<NetworkInfo | null>;
-  /** Lists networks, by driver and/or labels. */
+  /** Lists networks, by driver and/or labels; `attachments: false` skips the per-network
+   * inspect that fills `containers` (left empty then). */
   listNetworks(
-    filter: { driver?: string; labels?: Record<string, string> },
+    filter: { driver?: string; labels?: Record<string, string>; attachments?: boolean },
   ): Promise<NetworkInfo[]>;
   /** Connects a container to a network (Docker ignores a MAC here, see environment.md). */
   connectNetwork(network: string, container: string, endpoint?: EndpointSpec): Promise<void>;

@@ -9,6 +9,7 @@ import type { StoredVnic } from "../../contracts/mod.ts";
 import type { Logger } from "../log.ts";
 import { DockerError, type DockerPort } from "../docker/port.ts";
 import { internalLabels, internalNetworkName, macvlanLabels } from "../runtimes/naming.ts";
+import { createInternalNetwork } from "../runtimes/internal_pool.ts";
 import { type NamespacePort, restoreMac } from "./mac_restore.ts";
 import type { Member, Step, TargetNetwork } from "./types.ts";
 
@@ -158,7 +159,7 @@ const effects: Effects = {
     return [];
   },
   async create_internal_network(deps, s) {
-    await deps.docker.createNetwork({
+    await createInternalNetwork(deps.docker, deps.parentMutex, {
       name: internalNetworkName(s.runtime),
       driver: "bridge",
       internal: true,

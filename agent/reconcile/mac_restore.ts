@@ -25,8 +25,8 @@ export interface NsLink {
 export interface NamespacePort {
   /** Lists the links of the namespace of `pid`. */
   links(pid: number): Promise<NsLink[]>;
-  /** Sets `name`'s MAC: down, address, up. */
-  setMac(pid: number, name: string, mac: string): Promise<void>;
+  /** Sets `name`'s MAC (down, address, up) and returns the link as read back afterwards. */
+  setMac(pid: number, name: string, mac: string): Promise<NsLink | undefined>;
 }
 
 /** Parses `ip -o link` output into links. Pure. */
@@ -64,11 +64,13 @@ export const nsenterPort: NamespacePort = {
   },
   async setMac(pid, name, mac) {
     // One `ip -batch` so the link is down for the shortest time (one process, three netlink
-    // requests): the PLC's other links and its process are untouched.
-    await run(
-      ["-t", String(pid), "-n", "ip", "-batch", "-"],
-      `link set dev ${name} down\nlink set dev ${name} address ${mac}\nlink set dev ${name} up\n`,
+    // requests, then a read-back): the PLC's other links and its process are untouched.
+    const out = await run(
+      ["-t", String(pid), "-n", "ip", "-o", "-batch", "-"],
+      `link set dev ${name} down\nlink set dev ${name} address ${mac}\nlink set dev ${name} up\n` +
+        `link show dev ${name}\n`,
     );
+    return parseIpLinks(out)[0];
   },
 };
 
@@ -92,9 +94,8 @@ export async function restoreMac(
         `(links: ${before.map((l) => `${l.name}=${l.mac}`).join(", ")})`,
     );
   }
-  await ns.setMac(pid, link.name, wanted.toLowerCase());
-  const after = await ns.links(pid);
-  if (!after.some((l) => l.name === link.name && l.mac === wanted.toLowerCase())) {
+  const after = await ns.setMac(pid, link.name, wanted.toLowerCase());
+  if (after?.mac !== wanted.toLowerCase()) {
     throw new Error(`MAC of ${link.name} in pid ${pid} is not ${wanted} after setting it`);
   }
   return link.name;

@@ -19,8 +19,9 @@ function fakeNs(links: { name: string; mac: string }[]): NamespacePort & { sets:
     links: () => Promise.resolve(links.map((l) => ({ ...l }))),
     setMac(_pid: number, name: string, mac: string) {
       port.sets++;
-      links.find((l) => l.name === name)!.mac = mac;
-      return Promise.resolve();
+      const link = links.find((l) => l.name === name)!;
+      link.mac = mac;
+      return Promise.resolve({ ...link });
     },
   };
   return port;

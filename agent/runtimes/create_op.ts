@@ -8,6 +8,7 @@
  */
 import type { CreateNewRuntime } from "../../contracts/mod.ts";
 import { apiAtLeast, type NetworkInfo } from "../docker/port.ts";
+import { createInternalNetwork } from "./internal_pool.ts";
 import { type Core, errorText, imageFor } from "./core.ts";
 import { generateMac } from "./mac.ts";
 import { isManaged } from "./naming.ts";
@@ -155,7 +156,7 @@ export async function runCreate(core: Core, msg: CreateNewRuntime): Promise<void
     await pull(core, name, image);
 
     core.ops.step(name, "creating_networks", `Creating networks of ${name}`);
-    await core.docker.createNetwork(plan.internal);
+    await createInternalNetwork(core.docker, core.parents, plan.internal);
     created.internal = plan.internal.name;
     await ensureMacvlans(core, name, plan, created);
     if (core.config.selfContainer) {
