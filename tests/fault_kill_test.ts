@@ -175,9 +175,12 @@ Deno.test({
       await makeParent();
       stack = await startStack(dir, DEBOUNCE);
       const s = stack;
-      await Promise.all(
-        ids.map((id) => s.send("create_new_runtime", { container_name: id, vnic_configs: [vnic] })),
-      );
+      // One after another: this test is about the kill during re-wiring, not parallel creates
+      // (tests/docker_ops_test.ts covers those).
+      for (const id of ids) {
+        await s.send("create_new_runtime", { container_name: id, vnic_configs: [vnic] });
+        await s.waitStatus(id, (x) => x.is_running === true);
+      }
       const before = new Map<string, { macs: string[]; startedAt: string }>();
       for (const id of ids) {
         await s.waitStatus(id, (x) => x.is_running === true && netOf(0) in (x.networks as object));
