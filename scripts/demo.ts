@@ -7,6 +7,11 @@
  * device id, runtime, its IP and MAC, a `run_command` round trip, a ping from the LAN. Ctrl-C
  * (or `--once`) removes everything it made.
  *
+ * Flags: `--parent IFACE` (use a real interface, DHCP), `--once` (exit after the round trip),
+ * `--keep` (leave the runtime), `--web-port N` (web page; 8444, 0 = any free port), `--force`
+ * (run although another orchestrator's runtimes exist on the engine: its agent would adopt them).
+ * `DEMO_DEBUG=1` keeps the working directory (logs) and times each cleanup step.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
@@ -18,6 +23,7 @@ const { values } = parseArgs({
     parent: { type: "string" },
     once: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    force: { type: "boolean", default: false },
     "web-port": { type: "string", default: "8444" },
   },
 });
@@ -37,12 +43,32 @@ async function sh(cmd: string, args: string[], check = true): Promise<string> {
 }
 
 async function preflight(): Promise<void> {
-  if (Deno.uid() !== 0) {
+  // `id -u` rather than Deno.uid(): the demo task's flags do not include --allow-sys.
+  if ((await sh("id", ["-u"], false)).trim() !== "0") {
     throw new Error("the demo creates a veth parent and MACVLAN networks: run it as root");
   }
   const docker = await sh("docker", ["info", "--format", "{{.ServerVersion}}"], false);
   if (!/^\d/.test(docker.trim())) {
     throw new Error("no Docker engine answers: start one (sudo bash scripts/ensure_docker.sh)");
+  }
+  // The agent adopts every runtime labelled as ours on the engine (it rebuilds its state from
+  // labels), so next to another orchestrator it would take over that one's runtimes.
+  const others = (await sh("docker", [
+    "ps",
+    "-a",
+    "--filter",
+    "label=io.edge-orchestrator.managed=1",
+    "--format",
+    "{{.Names}}",
+  ])).split("\n").filter((n) => n && n !== RUNTIME);
+  if (others.length > 0 && !values.force) {
+    throw new Error(
+      `another edge-orchestrator manages runtimes on this engine (${
+        others.slice(0, 5).join(", ")
+      }` +
+        `${others.length > 5 ? ", ..." : ""}): the demo's agent would adopt them. ` +
+        "Stop it first, or pass --force",
+    );
   }
 }
 
@@ -91,11 +117,28 @@ async function poll<T>(what: string, ms: number, fn: () => Promise<T | null>): P
   throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
 }
 
+/** Pings the runtime from the LAN namespace with `ping`, else busybox's, else says why not. */
+async function pingFromLan(ip: string): Promise<void> {
+  const tools = [["ping"], ["busybox", "ping"]];
+  for (const tool of tools) {
+    const which = await sh("sh", ["-c", `command -v ${tool[0]}`], false);
+    if (!which.trim()) continue;
+    // One echo, 2 s to answer: a MACVLAN neighbour on a veth answers in well under 1 ms.
+    const out = await sh("ip", ["netns", "exec", LAN_NS, ...tool, "-c", "1", "-W", "2", ip], false);
+    const ok = /1 received|1 packets received/.test(out);
+    say(`ping from the LAN host 192.0.2.254 to ${ip}: ${ok ? "answered" : "no answer"}`);
+    return;
+  }
+  say("ping from the LAN host: skipped (no ping tool; apt-get install iputils-ping)");
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   await preflight();
   const work = await Deno.makeTempDir({ prefix: "eo-demo-" });
-  cleanups.push(() => Deno.remove(work, { recursive: true }).catch(() => {}));
+  cleanups.push(() =>
+    Deno.env.get("DEMO_DEBUG") ? undefined : Deno.remove(work, { recursive: true }).catch(() => {})
+  );
   say(`working directory ${work}`);
 
   say("building the stand-in OpenPLC runtime image (cached after the first time) ...");
@@ -165,13 +208,17 @@ async function main(): Promise<void> {
   cleanups.push(async () => {
     if (values.keep) return;
     say(`deleting ${RUNTIME} ...`);
+    const t = performance.now();
     await cloud.send(DEVICE, "delete_device", { device_id: RUNTIME }).catch(() => {});
     await poll("deletion", 60_000, async () => {
       const s = await cloud.send(DEVICE, "get_device_status", { device_id: RUNTIME }) as {
         status: string;
       };
       return s.status === "not_found" ? s : null;
-    }).catch((e) => say(String(e)));
+    }).then(
+      () => say(`${RUNTIME} deleted in ${((performance.now() - t) / 1000).toFixed(1)} s`),
+      (e) => say(String(e)),
+    );
   });
   const status = await poll("the runtime to run", 120_000, async () => {
     const s = await cloud.send(DEVICE, "get_device_status", { device_id: RUNTIME }) as Record<
@@ -208,19 +255,7 @@ async function main(): Promise<void> {
       JSON.stringify(plc.http_response.body)
     }`,
   );
-  if (!values.parent) {
-    const ip = Object.values(nets)[0]?.ip_address;
-    const ping = await sh(
-      "ip",
-      ["netns", "exec", LAN_NS, "ping", "-c", "1", "-W", "2", ip ?? ""],
-      false,
-    );
-    say(
-      `ping from the LAN host to ${ip}: ${
-        /1 received|1 packets received/.test(ping) ? "answered" : "no answer"
-      }`,
-    );
-  }
+  if (!values.parent) await pingFromLan(Object.values(nets)[0]?.ip_address ?? "");
   if (values.once) return;
   say("running; press Ctrl-C to remove everything the demo made");
   await new Promise<void>((resolve) => {
@@ -236,7 +271,13 @@ try {
   console.error(`[demo] ${err instanceof Error ? err.message : err}`);
   code = 1;
 } finally {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  for (const c of cleanups.splice(0).reverse()) {
+    const t = performance.now();
+    await c();
+    if (Deno.env.get("DEMO_DEBUG")) {
+      say(`cleanup step took ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    }
+  }
   say("cleaned up");
 }
 Deno.exit(code);

@@ -48,6 +48,28 @@ function netmonFlags(): string[] {
   return JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).netmon.flags;
 }
 
+/**
+ * The agent adopts every runtime labelled as ours on the engine; next to another agent's runtimes
+ * (a concurrent test, a real install) this test would fight it. Fail clearly instead.
+ */
+async function assertEngineFree(): Promise<void> {
+  const others = (await sh(
+    "docker",
+    "ps",
+    "-a",
+    "--filter",
+    "label=io.edge-orchestrator.managed=1",
+    "--format",
+    "{{.Names}}",
+  ))
+    .split("\n").filter((n) => n !== "");
+  assert.deepEqual(
+    others,
+    [],
+    "another agent's runtimes are on this engine; ours would adopt them",
+  );
+}
+
 Deno.test({
   name: "web page: agent appears, runtime created from the page runs, then is deleted",
   ignore: skip !== null,
@@ -61,6 +83,7 @@ Deno.test({
     );
   });
   await ensureStandin();
+  await assertEngineFree();
   const tag = crypto.randomUUID().slice(0, 4);
   const device = `browser-${tag}`;
   const runtime = `eo-web-${tag}`;

@@ -85,6 +85,28 @@ async function buildImage(tag: string, dockerfile: string, program: string): Pro
   console.log(`built ${tag} (${hash}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
+/**
+ * The agent adopts every runtime labelled as ours on the engine; next to another agent's runtimes
+ * (a concurrent test, a real install) this test would fight it. Fail clearly instead.
+ */
+async function assertEngineFree(): Promise<void> {
+  const others = (await sh(
+    "docker",
+    "ps",
+    "-a",
+    "--filter",
+    "label=io.edge-orchestrator.managed=1",
+    "--format",
+    "{{.Names}}",
+  ))
+    .split("\n").filter((n) => n !== "");
+  assert.deepEqual(
+    others,
+    [],
+    "another agent's runtimes are on this engine; ours would adopt them",
+  );
+}
+
 async function install(args: string[]): Promise<string> {
   const out = await new Deno.Command("bash", {
     args: [`${ROOT}scripts/install.sh`, ...args],
@@ -117,6 +139,7 @@ Deno.test({
     );
   }
   await ensureStandin();
+  await assertEngineFree();
   const tag = crypto.randomUUID().slice(0, 4);
   const runtime = `eo-inst-${tag}`;
   const parentName = `eoin${tag}`;
