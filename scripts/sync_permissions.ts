@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { dockerEntrypoint, DOCKERFILES, loadPermissions, type ProgramName, taskCommand } from "./permissions.ts";
+import {
+  dockerEntrypoint,
+  DOCKERFILES,
+  loadPermissions,
+  type ProgramName,
+  taskCommand,
+} from "./permissions.ts";
 
 const perms = await loadPermissions();
 const config = JSON.parse(await Deno.readTextFile("deno.json"));
