@@ -54,7 +54,15 @@ export function compileArgs(
   target: string,
   outDir = "dist",
 ): string[] {
-  return ["compile", ...p.flags, "--target", target, "--output", `${outDir}/${name}-${target}`, p.entry];
+  return [
+    "compile",
+    ...p.flags,
+    "--target",
+    target,
+    "--output",
+    `${outDir}/${name}-${target}`,
+    p.entry,
+  ];
 }
 
 /** Targets `deno task compile` builds. */
