@@ -14,8 +14,6 @@ const skip = await skipReason();
 if (skip) console.log(`docker_follow_test: skipped: ${skip}`);
 
 const PARENT = "eofol0";
-const OLD = "198.51.100.0/24";
-const NEW = "203.0.113.0/24";
 const OLD_NET = `macvlan_${PARENT}_198.51.100.0_24`;
 const NEW_NET = `macvlan_${PARENT}_203.0.113.0_24`;
 
