@@ -31,7 +31,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 
 echo "[ensure_docker] starting dockerd in the background (log: /var/log/dockerd.log)" >&2
-nohup dockerd >/var/log/dockerd.log 2>&1 &
+# setsid: its own session, so the engine outlives the shell (and process group) that started it.
+setsid -f dockerd >>/var/log/dockerd.log 2>&1 </dev/null
 # dockerd on this VM answers within ~2 s; 60 s covers a cold disk.
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then exit 0; fi

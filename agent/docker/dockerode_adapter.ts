@@ -168,6 +168,11 @@ export function dockerodePort(socketPath: string): DockerPort {
           if (e?.statusCode !== 304) throw e; // 304: already stopped
         });
       }),
+    setRestartPolicy: (name, policy) =>
+      call(
+        `Cannot set the restart policy of "${name}"`,
+        () => docker.getContainer(name).update({ RestartPolicy: { Name: policy } }),
+      ),
     restartContainer: (name, t) =>
       call(`Cannot restart container "${name}"`, () => docker.getContainer(name).restart({ t })),
     removeContainer: (name, force) =>

@@ -188,6 +188,8 @@ export interface DockerPort {
   startContainer(name: string): Promise<void>;
   /** Stops a container (no-op when stopped). */
   stopContainer(name: string, timeoutS: number): Promise<void>;
+  /** Changes a container's restart policy in place (no re-create, no restart). */
+  setRestartPolicy?(name: string, policy: "always" | "no"): Promise<void>;
   /** Restarts a container. */
   restartContainer(name: string, timeoutS: number): Promise<void>;
   /** Removes a container (force: kill first). */

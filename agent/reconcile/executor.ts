@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import { DockerError, type DockerPort } from "../docker/port.ts";
 import { internalLabels, internalNetworkName, macvlanLabels } from "../runtimes/naming.ts";
 import { createInternalNetwork } from "../runtimes/internal_pool.ts";
+import { applyRestartPolicy } from "../runtimes/restart_policy.ts";
 import { type NamespacePort, restoreMac } from "./mac_restore.ts";
 import type { Member, Step, TargetNetwork } from "./types.ts";
 
@@ -175,10 +176,12 @@ const effects: Effects = {
     return [];
   },
   async start(deps, s) {
+    await applyRestartPolicy(deps.docker, s.runtime, "running");
     await deps.docker.startContainer(s.runtime);
     return [];
   },
   async stop(deps, s) {
+    await applyRestartPolicy(deps.docker, s.runtime, "stopped");
     // 10 s: Docker's default grace period; the runtime stops its PLC cycle on SIGTERM.
     await deps.docker.stopContainer(s.runtime, 10);
     return [];

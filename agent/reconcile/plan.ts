@@ -92,8 +92,13 @@ export function plan(desired: DesiredRuntime[], observed: Observed): Step[] {
     if (observed.crashLooping.has(rt.name)) {
       steps.push({ kind: "report", runtime: rt.name, vnic: null, problem: { code: "crash_loop" } });
       if (c.running) steps.push({ kind: "stop", runtime: rt.name });
-    } else if (rt.running && !c.running) steps.push({ kind: "start", runtime: rt.name });
-    else if (!rt.running && c.running) steps.push({ kind: "stop", runtime: rt.name });
+    } else if (rt.running && (!c.running || c.restartPolicy === "no")) {
+      // Also when it runs with policy `no` (e.g. stopped by an older agent): start sets `always`.
+      steps.push({ kind: "start", runtime: rt.name });
+    } else if (!rt.running && (c.running || c.restartPolicy === "always")) {
+      // Also a stopped one still on `always`: the daemon would start it at its next restart.
+      steps.push({ kind: "stop", runtime: rt.name });
+    }
   }
   // A rewire also carries the runtimes on the old network that have no desired vNIC there any
   // more? No: only desired vNICs are moved; anything else attached makes the removal fail, which

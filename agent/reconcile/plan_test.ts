@@ -18,7 +18,12 @@ function vnic(over: Partial<StoredVnic> = {}): StoredVnic {
   };
 }
 
-function container(name: string, networks: string[], running = true): ContainerInfo {
+function container(
+  name: string,
+  networks: string[],
+  running = true,
+  restartPolicy = running ? "always" : "no",
+): ContainerInfo {
   return {
     id: name,
     name,
@@ -30,7 +35,7 @@ function container(name: string, networks: string[], running = true): ContainerI
     startedAt: "",
     restartCount: 0,
     pid: running ? 42 : 0,
-    restartPolicy: "always",
+    restartPolicy,
     capAdd: [],
     ulimits: [],
     dns: [],
@@ -218,6 +223,18 @@ Deno.test("container removed by hand is recreated; stop intent respected; crash 
     { kind: "report", runtime: "c", vnic: null, problem: { code: "crash_loop" } },
     { kind: "stop", runtime: "c" },
   ]);
+});
+
+Deno.test("restart policy follows the intent: a stopped runtime must not come back with dockerd", () => {
+  const nets = [internal("a"), internal("b"), macvlan("ens37", OLD, ["a", "b"])];
+  const steps = plan(
+    [rt("a", [vnic()], false), rt("b")],
+    observed([
+      container("a", ["a_internal", oldNet], false, "always"),
+      container("b", ["b_internal", oldNet], true, "no"),
+    ], nets),
+  );
+  assert.deepEqual(steps, [{ kind: "stop", runtime: "a" }, { kind: "start", runtime: "b" }]);
 });
 
 Deno.test("stopped runtime that should run is started; before netmon sync nothing moves", () => {

@@ -24,6 +24,7 @@ import { isManaged } from "./naming.ts";
 import { Operations } from "./operations.ts";
 import { rebuildFromDocker } from "./rebuild.ts";
 import { Registry } from "./registry.ts";
+import { applyRestartPolicy } from "./restart_policy.ts";
 import { notFound, presentStatus } from "./status.ts";
 import { VnicStore } from "./vnic_store.ts";
 
@@ -202,6 +203,7 @@ export class RuntimeManager {
       }
       // Persist the intent first: a crash after the Docker call must not forget it.
       await this.core.registry.update(name, { desired });
+      await applyRestartPolicy(this.core.docker, name, desired);
       await act();
       const info = await this.#managed(name);
       if (!info) throw new NotFoundError(name);

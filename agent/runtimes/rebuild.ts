@@ -9,6 +9,7 @@
 import { StoredVnic } from "../../contracts/mod.ts";
 import { type Core, errorText } from "./core.ts";
 import { deleteRuntime } from "./delete_op.ts";
+import { applyRestartPolicy } from "./restart_policy.ts";
 import { internalNetworkName, LABELS, roleSelector } from "./naming.ts";
 
 /** Reconciles the stores with Docker's labelled runtime containers. */
@@ -66,6 +67,7 @@ export async function rebuildFromDocker(core: Core): Promise<void> {
   for (const c of mine.filter((c) => present.has(c.name))) {
     if (core.registry.get(c.name)?.desired === "stopped" && c.state === "running") {
       core.log.info("Stopping runtime the cloud stopped", { runtime: c.name });
+      await applyRestartPolicy(core.docker, c.name, "stopped");
       await core.docker.stopContainer(c.name, core.config.stopTimeoutS);
     }
     if (c.state === "running" && core.registry.get(c.name)?.internal_ip === null) {
