@@ -141,7 +141,14 @@ Deno.test({
     await card.locator("button[type=submit]").click();
     const row = card.locator(`tr[data-runtime="${runtime}"]`);
     await card.locator(`tr[data-runtime="${runtime}"][data-status="running"]`)
-      .waitFor({ timeout: RUNNING_TIMEOUT_MS });
+      .waitFor({ timeout: RUNNING_TIMEOUT_MS })
+      .catch(async (e) => {
+        const seen = await row.textContent().catch(() => null);
+        const msg = await card.locator(".msg").textContent().catch(() => null);
+        throw new Error(
+          `${runtime} not running on the page: row "${seen}", message "${msg}": ${e}`,
+        );
+      });
     const nets = await row.locator("td").nth(2).textContent() ?? "";
     assert.match(nets, new RegExp(`${macvlan}: 192\\.0\\.2\\.60 / ([0-9a-f]{2}:){5}[0-9a-f]{2}`));
     assert.match(await row.locator("td").nth(3).textContent() ?? "", /^\d+\.\d+\.\d+\.\d+$/);

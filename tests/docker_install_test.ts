@@ -192,6 +192,22 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 250));
     }
 
+    // Both HEALTHCHECK commands, run now instead of waiting for Docker's 30 s interval.
+    const health = async (name: string) =>
+      JSON.parse(await sh("docker", "inspect", "-f", "{{json .Config.Healthcheck.Test}}", name));
+    for (const name of [NAMES.ORCHESTRATOR_NETMON_NAME, NAMES.ORCHESTRATOR_AGENT_NAME]) {
+      const test: string[] = await health(name);
+      const argv = test[0] === "CMD-SHELL" ? ["sh", "-c", test[1]!] : test.slice(1);
+      // The agent touches its health file on heartbeat ticks (every 5 s): allow three.
+      const until = Date.now() + 15_000;
+      for (;;) {
+        const ok = await sh("docker", "exec", name, ...argv).then(() => true, () => false);
+        if (ok) break;
+        assert.ok(Date.now() < until, `${name}: its HEALTHCHECK (${argv.join(" ")}) fails`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+
     const ack = await send("create_new_runtime", {
       correlation_id: 1,
       container_name: runtime,
