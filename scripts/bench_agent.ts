@@ -26,7 +26,10 @@ function procTimes(pid: number): { ticks: number; rssKb: number } {
 }
 
 /** Runs the benchmark; returns the figures. */
-export async function benchAgent(seconds = 60): Promise<Record<string, number>> {
+export async function benchAgent(
+  seconds = 60,
+  withRuntimes = 0,
+): Promise<Record<string, number>> {
   const dir = await Deno.makeTempDir({ prefix: "bench_agent_" });
   const cloud = await startDevCloud({
     dir: `${dir}/cloud`,
@@ -53,32 +56,84 @@ export async function benchAgent(seconds = 60): Promise<Record<string, number>> 
       `${dir}/state`,
       "--log-level",
       "WARNING",
+      "--runtime-image",
+      "edge-orchestrator/openplc-standin:latest",
     ],
     stdout: "null",
     stderr: "null",
   }).spawn();
-  try {
-    await cloud.waitForAgent("bench", 30_000);
-    const connectMs = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 5_000)); // let start-up work (imports, first samples) settle
+  /** CPU % of one core and RSS over `secs` seconds of the agent process. */
+  const idle = async (secs: number) => {
     const a = procTimes(child.pid);
     const start = performance.now();
     let peakRss = a.rssKb;
-    for (let i = 0; i < seconds; i++) {
+    for (let i = 0; i < secs; i++) {
       await new Promise((r) => setTimeout(r, 1_000));
       peakRss = Math.max(peakRss, procTimes(child.pid).rssKb);
     }
     const b = procTimes(child.pid);
     const wall = (performance.now() - start) / 1000;
     return {
-      start_to_connected_ms: Math.round(connectMs),
-      idle_seconds: Math.round(wall),
-      idle_cpu_percent: Math.round(((b.ticks - a.ticks) / HZ / wall) * 100 * 1000) / 1000,
-      idle_rss_mib: Math.round((b.rssKb / 1024) * 10) / 10,
-      peak_rss_mib: Math.round((peakRss / 1024) * 10) / 10,
-      heartbeats: cloud.heartbeats("bench").length,
+      cpu: Math.round(((b.ticks - a.ticks) / HZ / wall) * 100 * 1000) / 1000,
+      rss: Math.round((b.rssKb / 1024) * 10) / 10,
+      peak: Math.round((peakRss / 1024) * 10) / 10,
+      wall,
     };
+  };
+  const names = Array.from({ length: withRuntimes }, (_, i) => `bench-agent-rt-${i}`);
+  try {
+    await cloud.waitForAgent("bench", 30_000);
+    const connectMs = performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 5_000)); // let start-up work (imports, first samples) settle
+    const beatsBefore = cloud.heartbeats("bench").length;
+    const zero = await idle(seconds);
+    // Heartbeat jitter: gaps between arrivals at the control plane, against the 5 s interval.
+    const beats = cloud.heartbeats("bench").slice(beatsBefore).map((h) => h.receivedAt);
+    const gaps = beats.slice(1).map((t, i) => t - beats[i]!);
+    const jitter = gaps.map((g) => Math.abs(g - 5_000)).sort((x, y) => x - y);
+    const out: Record<string, number> = {
+      start_to_connected_ms: Math.round(connectMs),
+      idle_seconds: Math.round(zero.wall),
+      idle_cpu_percent: zero.cpu,
+      idle_rss_mib: zero.rss,
+      peak_rss_mib: zero.peak,
+      heartbeats: beats.length,
+      heartbeat_jitter_p50_ms: jitter[Math.floor(jitter.length / 2)] ?? -1,
+      heartbeat_jitter_max_ms: jitter.at(-1) ?? -1,
+    };
+    if (withRuntimes > 0) {
+      // Runtimes without vNICs (internal bridge only): what the agent pays per runtime is the
+      // stats sampling and status work, not the LAN.
+      for (const name of names) {
+        await cloud.send("bench", "create_new_runtime", { container_name: name, vnic_configs: [] });
+      }
+      for (const name of names) {
+        for (let i = 0; i < 240; i++) {
+          const s = await cloud.send("bench", "get_device_status", { device_id: name }) as {
+            is_running?: boolean;
+          };
+          if (s.is_running) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10_000));
+      const busy = await idle(seconds);
+      out[`idle_cpu_percent_${withRuntimes}_runtimes`] = busy.cpu;
+      out[`idle_rss_mib_${withRuntimes}_runtimes`] = busy.rss;
+    }
+    return out;
   } finally {
+    for (const name of names) {
+      await cloud.send("bench", "delete_device", { device_id: name }).catch(() => {});
+    }
+    for (const name of names) {
+      for (let i = 0; i < 120; i++) {
+        const s = await cloud.send("bench", "get_device_status", { device_id: name })
+          .catch(() => ({ status: "not_found" })) as { status?: string };
+        if (s.status === "not_found") break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
     child.kill("SIGTERM");
     await child.status;
     await cloud.stop();
@@ -89,7 +144,10 @@ export async function benchAgent(seconds = 60): Promise<Record<string, number>> 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { seconds: { type: "string", default: "60" } },
+    options: {
+      seconds: { type: "string", default: "60" },
+      runtimes: { type: "string", default: "20" },
+    },
   });
-  console.log(JSON.stringify(await benchAgent(Number(values.seconds))));
+  console.log(JSON.stringify(await benchAgent(Number(values.seconds), Number(values.runtimes))));
 }

@@ -39,7 +39,8 @@ Deno.test("cloud session: topics, validation, burst, heartbeats, restart keeps s
 
     await t.step("every topic round-trips", async () => {
       let cid = 100;
-      for (const topic of TOPIC_NAMES) {
+      // delete_orchestrator's valid form self-destructs the agent: tests/docker_self_destruct_test.ts.
+      for (const topic of TOPIC_NAMES.filter((t) => t !== "delete_orchestrator")) {
         const ack = await cloud.send(ID, topic, valid(topic, ++cid)) as Record<string, unknown>;
         assert.equal(ack.action, topic);
         assert.equal(ack.correlation_id, cid);
@@ -49,9 +50,9 @@ Deno.test("cloud session: topics, validation, burst, heartbeats, restart keeps s
           assert.ok((ack.cpu as number) >= 1);
           assert.ok(Array.isArray(ack.ip_addresses));
         } else {
-          // Docker topics: not wired in this build; never a fake success.
-          assert.equal(ack.status, "error", topic);
-          assert.match(ack.error as string, new RegExp(`^${topic} is not available: `));
+          // Docker topics are wired: a real answer (the runtime "plc1" may not exist, and no
+          // runtime image is available to this agent), never the placeholder.
+          assert.doesNotMatch(String(ack.error ?? ""), /is not available/, topic);
         }
       }
     });
@@ -82,14 +83,17 @@ Deno.test("cloud session: topics, validation, burst, heartbeats, restart keeps s
     await t.step("1,000 malformed messages in a burst; heartbeats keep coming", async () => {
       const before = cloud.heartbeats(ID).length;
       const started = Date.now();
+      // `{correlation_id, device_id: 7}` is a *valid* delete_orchestrator (it takes no fields;
+      // extra ones are ignored) and would self-destruct the agent: left out of the burst.
+      const topics = TOPIC_NAMES.filter((t) => t !== "delete_orchestrator");
       const acks = await Promise.all(
         Array.from(
           { length: 1000 },
           (_, i) =>
             cloud.send(
               ID,
-              TOPIC_NAMES[i % TOPIC_NAMES.length]!,
-              i % 3 === 0 ? "junk" : { correlation_id: i, device_id: 7 },
+              topics[i % topics.length]!,
+              i % 3 === 0 ? "junk" : { correlation_id: i, device_id: 7, include_virtual: "no" },
               30_000,
             ),
         ),
