@@ -87,6 +87,7 @@ async function run(cfg: Config): Promise<number> {
     consumption,
     view,
     exit: (code) => Deno.exit(code),
+    agentId: identity.agentId,
   });
 
   // Follow the host network (netmon) and keep every runtime converged (reconciler).

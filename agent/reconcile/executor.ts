@@ -39,6 +39,8 @@ export interface ExecutorDeps {
   log: Logger;
   /** Bound of parallel connects. */
   concurrency?: number;
+  /** Extra labels of every object we create (the agent's scope). */
+  labels?: Record<string, string>;
 }
 
 /** Outcome of one step. */
@@ -83,7 +85,7 @@ async function ensureNetwork(deps: ExecutorDeps, to: TargetNetwork): Promise<str
       internal: false,
       options: { parent: to.parent },
       subnets: [{ subnet: to.subnet, ...(to.gateway ? { gateway: to.gateway } : {}) }],
-      labels: macvlanLabels(to.parent, to.subnet),
+      labels: macvlanLabels(to.parent, to.subnet, deps.labels),
     });
     return to.name;
   } catch (err) {
@@ -166,7 +168,7 @@ const effects: Effects = {
       internal: true,
       options: {},
       subnets: [],
-      labels: internalLabels(s.runtime),
+      labels: internalLabels(s.runtime, deps.labels),
     });
     return [];
   },

@@ -7,7 +7,7 @@
 import type { DockerPort } from "../docker/port.ts";
 import type { InterfaceCache } from "../network/interface_cache.ts";
 import { primarySubnet } from "../network/interface_cache.ts";
-import { roleSelector } from "../runtimes/naming.ts";
+import { inScope, isManaged, roleSelector } from "../runtimes/naming.ts";
 import type { CrashGuard } from "./crash_guard.ts";
 import { mapLimit } from "./executor.ts";
 import type { Observed, ParentState } from "./types.ts";
@@ -20,12 +20,13 @@ export async function observe(
   docker: DockerPort,
   cache: InterfaceCache,
   guard: CrashGuard,
+  scope: Record<string, string> = {},
   now: () => number = Date.now,
 ): Promise<Observed> {
   const [summaries, macvlans, internals] = await Promise.all([
-    docker.listContainers(roleSelector("runtime")),
+    docker.listContainers({ ...scope, ...roleSelector("runtime") }),
     docker.listNetworks({ driver: "macvlan" }),
-    docker.listNetworks({ labels: roleSelector("internal") }),
+    docker.listNetworks({ labels: { ...scope, ...roleSelector("internal") } }),
   ]);
   const inspected = await mapLimit(
     summaries,
@@ -47,5 +48,6 @@ export async function observe(
       },
     },
     crashLooping: guard.tripped(),
+    own: (labels) => isManaged(labels) && inScope(labels, scope),
   };
 }

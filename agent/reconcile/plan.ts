@@ -128,6 +128,7 @@ function target(
  */
 function orphans(desired: DesiredRuntime[], observed: Observed): Step[] {
   const busy = observed.busy ?? new Set<string>();
+  const own = observed.own ?? isManaged;
   const names = new Set(desired.map((d) => d.name));
   const out: Step[] = [];
   const orphan = (kind: "container" | "network", name: string) => {
@@ -146,12 +147,12 @@ function orphans(desired: DesiredRuntime[], observed: Observed): Step[] {
     }
   };
   for (const c of observed.containers) {
-    if (isManaged(c.labels) && !names.has(c.name) && !busy.has(c.name)) orphan("container", c.name);
+    if (own(c.labels) && !names.has(c.name) && !busy.has(c.name)) orphan("container", c.name);
   }
   const wanted = new Set(desired.map((d) => internalNetworkName(d.name)));
   const inUse = new Set(desired.flatMap((d) => d.vnics.map((v) => v.parent_interface)));
   for (const n of observed.networks) {
-    if (!isManaged(n.labels) || wanted.has(n.name)) continue;
+    if (!own(n.labels) || wanted.has(n.name)) continue;
     if ([...busy].some((b) => n.name === internalNetworkName(b))) continue;
     // A MACVLAN network is shared: an orphan only when nobody is attached and no desired vNIC
     // sits on its parent (that vNIC would be attached to it by this very plan).

@@ -35,6 +35,8 @@ export interface Observed {
   crashLooping: ReadonlySet<string>;
   /** Runtimes a cloud operation holds right now: their objects are left alone this pass. */
   busy?: ReadonlySet<string>;
+  /** Whether labels mark an object as this agent's (default: our managed label). */
+  own?: (labels: Record<string, string>) => boolean;
 }
 
 /** One vNIC to (re)connect in a batch. */

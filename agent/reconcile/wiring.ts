@@ -120,6 +120,7 @@ export function startNetworkFollowing(o: FollowOptions): Following {
     vnics: core.vnics,
     parentMutex: core.parents,
     log: o.log,
+    labels: core.config.extraLabels,
     recreate: (name) => {
       o.log.warn("Re-creating a runtime whose container is gone", { runtime: name });
       o.manager.create(recreateMessage(o.manager, name));
@@ -142,7 +143,7 @@ export function startNetworkFollowing(o: FollowOptions): Following {
       return [{ name, running: entry.desired === "running", vnics: core.vnics.get(name) ?? [] }];
     });
   const reconciler = new Reconciler({
-    observe: () => observe(core.docker, o.cache, guard),
+    observe: () => observe(core.docker, o.cache, guard, core.config.extraLabels),
     desired,
     busy: () => core.locks.held(),
     execute: (step) => execute(deps, step),

@@ -19,7 +19,20 @@ export const LABELS = {
   version: `${LABEL_PREFIX}.runtime-version`,
   parent: `${LABEL_PREFIX}.parent`,
   subnet: `${LABEL_PREFIX}.subnet`,
+  /** The agent (certificate CN) that owns a runtime: one engine may serve several agents (a
+   * dev box, the test suite), and an agent adopts, repairs and prunes only its own objects. */
+  agent: `${LABEL_PREFIX}.agent`,
 } as const;
+
+/** The extra labels that scope an agent's objects to it. */
+export function agentScope(agentId: string): Record<string, string> {
+  return { [LABELS.agent]: agentId };
+}
+
+/** Whether `labels` carry every label of `scope`. */
+export function inScope(labels: Record<string, string>, scope: Record<string, string>): boolean {
+  return Object.entries(scope).every(([k, v]) => labels[k] === v);
+}
 
 /** What an object is to us. `netmon` and `agent` are set by the installer on its containers. */
 export type Role = "runtime" | "internal" | "macvlan" | "netmon" | "agent";

@@ -74,7 +74,8 @@ async function run(deps: SelfDestructDeps): Promise<void> {
   }
 
   core.ops.step(id, "deleting_netmon", "Removing the netmon container");
-  for (const c of await core.docker.listContainers({ ...extra, ...roleSelector("netmon") })) {
+  // The installer starts netmon before the device has an id: found by role alone.
+  for (const c of await core.docker.listContainers(roleSelector("netmon"))) {
     await core.docker.removeContainer(c.name, true);
   }
 

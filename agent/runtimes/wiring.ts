@@ -22,6 +22,7 @@ import type { Logger } from "../log.ts";
 import type { ConsumptionSink } from "./core.ts";
 import type { InterfaceView } from "./interface_view.ts";
 import { RuntimeManager } from "./manager.ts";
+import { agentScope } from "./naming.ts";
 import { detectSelfContainer } from "./self_container.ts";
 import { ConsumptionSampler } from "./stats.ts";
 
@@ -47,6 +48,8 @@ export interface RuntimeWiringOptions {
   view: InterfaceView;
   /** Ends the process after a self-destruct on the host. */
   exit: (code: number) => void;
+  /** The agent's id (certificate CN): its objects carry it, others' are left alone. */
+  agentId?: string;
 }
 
 /** The wired runtime side. */
@@ -69,13 +72,22 @@ export async function wireRuntimes(o: RuntimeWiringOptions): Promise<RuntimeWiri
     stateDir: o.stateDir,
     view: o.view,
     sink: o.consumption,
-    config: { runtimeImage: o.runtimeImage, selfContainer },
+    config: {
+      runtimeImage: o.runtimeImage,
+      selfContainer,
+      extraLabels: o.agentId ? agentScope(o.agentId) : {},
+    },
   });
   await runtimes.init().catch((e) =>
     o.log.error("Cannot reconcile runtimes with Docker at startup", { error: String(e) })
   );
   const abort = new AbortController();
-  const sampling = new ConsumptionSampler(docker, o.consumption, o.log).run(abort.signal);
+  const sampling = new ConsumptionSampler(
+    docker,
+    o.consumption,
+    o.log,
+    runtimes.core.config.extraLabels,
+  ).run(abort.signal);
   const query = (key: string, cpuPeriod: string, memoryPeriod: string) => {
     const now = Math.floor(Date.now() / 1000);
     const range = (p: string) => parsePeriod(p, now) ?? { start: now - 3600, end: now };
