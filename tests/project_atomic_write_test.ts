@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { atomicWrite, atomicWriteJson } from "../agent/state/atomic_write.ts";
 
-
 Deno.test({
   name: "atomicWrite replaces content and leaves no temp file",
   async fn() {
