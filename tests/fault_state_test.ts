@@ -77,6 +77,16 @@ Deno.test({
       const vnicsPath = `${s.stateDir}/runtime_vnics.json`;
       const good = RuntimeVnicsFile.parse(JSON.parse(await Deno.readTextFile(vnicsPath)));
       const mac = good["eofs-a"]![0]!.mac_address;
+      // Host samples come every 5 s: wait for one, so there is a buffer to persist and tear.
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        const c = await s.send("get_consumption_orchestrator", {
+          cpuPeriod: "1h",
+          memoryPeriod: "1h",
+        });
+        if ((c.cpu_usage as unknown[]).length > 0) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
       for (let round = 0; round < ROUNDS; round++) {
         // A graceful stop writes the consumption buffers (the agent persists them every 60 s).
         s.agent.kill("SIGTERM");
