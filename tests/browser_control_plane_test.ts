@@ -10,7 +10,14 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import { startDevCloud } from "../scripts/devcloud/server.ts";
 import { startAgent, stopAgent, TEST_BITS } from "./cloud_helpers.ts";
-import { ensureStandin, makeParent, sh, skipReason, STANDIN } from "./docker_helpers.ts";
+import {
+  assertEngineFree,
+  ensureStandin,
+  makeParent,
+  sh,
+  skipReason,
+  STANDIN,
+} from "./docker_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
@@ -46,28 +53,6 @@ if (skip) console.log(`browser_control_plane_test skipped: ${skip}`);
 
 function netmonFlags(): string[] {
   return JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).netmon.flags;
-}
-
-/**
- * The agent adopts every runtime labelled as ours on the engine; next to another agent's runtimes
- * (a concurrent test, a real install) this test would fight it. Fail clearly instead.
- */
-async function assertEngineFree(): Promise<void> {
-  const others = (await sh(
-    "docker",
-    "ps",
-    "-a",
-    "--filter",
-    "label=io.edge-orchestrator.managed=1",
-    "--format",
-    "{{.Names}}",
-  ))
-    .split("\n").filter((n) => n !== "");
-  assert.deepEqual(
-    others,
-    [],
-    "another agent's runtimes are on this engine; ours would adopt them",
-  );
 }
 
 Deno.test({

@@ -6,7 +6,7 @@
  * container removed by hand comes back; a user's own container is never touched.
  */
 import assert from "node:assert/strict";
-import { sh, skipReason } from "./docker_helpers.ts";
+import { makeParent as makeVethParent, type Parent, sh, skipReason } from "./docker_helpers.ts";
 import { inside, removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
 import { ensureStandin } from "./docker_helpers.ts";
 
@@ -17,15 +17,9 @@ const PARENT = "eofol0";
 const OLD_NET = `macvlan_${PARENT}_198.51.100.0_24`;
 const NEW_NET = `macvlan_${PARENT}_203.0.113.0_24`;
 
-async function makeParent(): Promise<void> {
-  await sh("ip", "link", "del", PARENT).catch(() => {});
-  await sh("ip", "netns", "del", `${PARENT}ns`).catch(() => {});
-  await sh("ip", "netns", "add", `${PARENT}ns`);
-  await sh("ip", "link", "add", PARENT, "type", "veth", "peer", "name", `${PARENT}p`);
-  await sh("ip", "link", "set", `${PARENT}p`, "netns", `${PARENT}ns`);
-  await sh("ip", "addr", "add", "198.51.100.250/24", "dev", PARENT);
-  await sh("ip", "link", "set", PARENT, "up");
-  await sh("ip", "netns", "exec", `${PARENT}ns`, "ip", "link", "set", `${PARENT}p`, "up");
+/** The MACVLAN parent: a veth whose peer sits in namespace `${PARENT}ns`. */
+function makeParent(): Promise<Parent> {
+  return makeVethParent(PARENT, "198.51.100.250/24", "198.51.100.0/24");
 }
 
 async function cleanup(stack: Stack | null, dir: string): Promise<void> {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import type { NetmonInterface } from "../contracts/mod.ts";
 import { dockerodePort } from "../agent/docker/dockerode_adapter.ts";
 import type { DockerPort } from "../agent/docker/port.ts";
@@ -168,4 +169,26 @@ export async function engineCanRaiseLimits(): Promise<boolean> {
   const capEff = BigInt("0x" + (/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"));
   const CAP_SYS_RESOURCE = 24n;
   return ((capEff >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+
+/**
+ * The agent adopts every runtime labelled as ours on the engine; next to another agent's runtimes
+ * (a concurrent test, a real install) this test would fight it. Fail clearly instead.
+ */
+export async function assertEngineFree(): Promise<void> {
+  const others = (await sh(
+    "docker",
+    "ps",
+    "-a",
+    "--filter",
+    "label=io.edge-orchestrator.managed=1",
+    "--format",
+    "{{.Names}}",
+  ))
+    .split("\n").filter((n) => n !== "");
+  assert.deepEqual(
+    others,
+    [],
+    "another agent's runtimes are on this engine; ours would adopt them",
+  );
 }

@@ -10,7 +10,14 @@
 import assert from "node:assert/strict";
 import { startDevCloud } from "../scripts/devcloud/server.ts";
 import { TEST_BITS } from "./cloud_helpers.ts";
-import { ensureStandin, makeParent, sh, skipReason, STANDIN } from "./docker_helpers.ts";
+import {
+  assertEngineFree,
+  ensureStandin,
+  makeParent,
+  sh,
+  skipReason,
+  STANDIN,
+} from "./docker_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const AGENT_IMAGE = "edge-orchestrator/agent:test";
@@ -83,28 +90,6 @@ async function buildImage(tag: string, dockerfile: string, program: string): Pro
     ROOT,
   );
   console.log(`built ${tag} (${hash}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-}
-
-/**
- * The agent adopts every runtime labelled as ours on the engine; next to another agent's runtimes
- * (a concurrent test, a real install) this test would fight it. Fail clearly instead.
- */
-async function assertEngineFree(): Promise<void> {
-  const others = (await sh(
-    "docker",
-    "ps",
-    "-a",
-    "--filter",
-    "label=io.edge-orchestrator.managed=1",
-    "--format",
-    "{{.Names}}",
-  ))
-    .split("\n").filter((n) => n !== "");
-  assert.deepEqual(
-    others,
-    [],
-    "another agent's runtimes are on this engine; ours would adopt them",
-  );
 }
 
 async function install(args: string[]): Promise<string> {

@@ -8,7 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { RuntimeVnicsFile } from "../contracts/mod.ts";
-import { ensureStandin, sh, skipReason } from "./docker_helpers.ts";
+import {
+  ensureStandin,
+  makeParent as makeVethParent,
+  type Parent,
+  sh,
+  skipReason,
+} from "./docker_helpers.ts";
 import { eventually, managedObjects, SEED, seeded } from "./fault_common.ts";
 import { inside, removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
 
@@ -27,15 +33,9 @@ const MAX_DELAY = 1_500;
 /** Convergence bound after a restart, ms: reconciler pass + create/rewire of a few runtimes. */
 const CONVERGE_MS = 45_000;
 
-async function makeParent(): Promise<void> {
-  await sh("ip", "link", "del", PARENT).catch(() => {});
-  await sh("ip", "netns", "del", NS).catch(() => {});
-  await sh("ip", "netns", "add", NS);
-  await sh("ip", "link", "add", PARENT, "type", "veth", "peer", "name", `${PARENT}p`);
-  await sh("ip", "link", "set", `${PARENT}p`, "netns", NS);
-  await sh("ip", "addr", "add", `${SUBNETS[0]}.250/24`, "dev", PARENT);
-  await sh("ip", "link", "set", PARENT, "up");
-  await sh("ip", "netns", "exec", NS, "ip", "link", "set", `${PARENT}p`, "up");
+/** The MACVLAN parent: a veth whose peer sits in namespace `${PARENT}ns`. */
+function makeParent(): Promise<Parent> {
+  return makeVethParent(PARENT, `${SUBNETS[0]}.250/24`, `${SUBNETS[0]}.0/24`);
 }
 
 /** Moves the parent's host address from subnet `from` to subnet `to`. */

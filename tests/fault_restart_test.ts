@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { Consumption } from "../agent/metrics/consumption.ts";
 import { Backoff } from "../agent/session/backoff.ts";
 import { quietCloud, sleep } from "./cloud_helpers.ts";
-import { ensureStandin, sh, skipReason } from "./docker_helpers.ts";
+import {
+  ensureStandin,
+  makeParent as makeVethParent,
+  type Parent,
+  sh,
+  skipReason,
+} from "./docker_helpers.ts";
 import { eventually } from "./fault_common.ts";
 import {
   DEVICE,
@@ -31,15 +37,9 @@ const NEW = `macvlan_${PARENT}_203.0.113.0_24`;
 /** Control plane outage, s: the lower end of issue 8's 20-60 s, to fit the CI budget. */
 const OUTAGE_S = 20;
 
-async function makeParent(): Promise<void> {
-  await sh("ip", "link", "del", PARENT).catch(() => {});
-  await sh("ip", "netns", "del", NS).catch(() => {});
-  await sh("ip", "netns", "add", NS);
-  await sh("ip", "link", "add", PARENT, "type", "veth", "peer", "name", `${PARENT}p`);
-  await sh("ip", "link", "set", `${PARENT}p`, "netns", NS);
-  await sh("ip", "addr", "add", "198.51.100.250/24", "dev", PARENT);
-  await sh("ip", "link", "set", PARENT, "up");
-  await sh("ip", "netns", "exec", NS, "ip", "link", "set", `${PARENT}p`, "up");
+/** The MACVLAN parent: a veth whose peer sits in namespace `${PARENT}ns`. */
+function makeParent(): Promise<Parent> {
+  return makeVethParent(PARENT, "198.51.100.250/24", "198.51.100.0/24");
 }
 
 async function dockerAnswers(): Promise<boolean> {

@@ -8,7 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { RuntimeVnicsFile } from "../contracts/mod.ts";
-import { ensureStandin, sh, skipReason } from "./docker_helpers.ts";
+import {
+  ensureStandin,
+  makeParent as makeVethParent,
+  type Parent,
+  sh,
+  skipReason,
+} from "./docker_helpers.ts";
 import { eventually, managedObjects, SEED, seeded } from "./fault_common.ts";
 import { removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
 
@@ -21,15 +27,9 @@ const NET = `macvlan_${PARENT}_198.51.100.0_24`;
 /** Torn-write rounds: each costs one agent restart (~2 s). */
 const ROUNDS = 3;
 
-async function makeParent(): Promise<void> {
-  await sh("ip", "link", "del", PARENT).catch(() => {});
-  await sh("ip", "netns", "del", NS).catch(() => {});
-  await sh("ip", "netns", "add", NS);
-  await sh("ip", "link", "add", PARENT, "type", "veth", "peer", "name", `${PARENT}p`);
-  await sh("ip", "link", "set", `${PARENT}p`, "netns", NS);
-  await sh("ip", "addr", "add", "198.51.100.250/24", "dev", PARENT);
-  await sh("ip", "link", "set", PARENT, "up");
-  await sh("ip", "netns", "exec", NS, "ip", "link", "set", `${PARENT}p`, "up");
+/** The MACVLAN parent: a veth whose peer sits in namespace `${PARENT}ns`. */
+function makeParent(): Promise<Parent> {
+  return makeVethParent(PARENT, "198.51.100.250/24", "198.51.100.0/24");
 }
 
 async function cleanup(stack: Stack | null, dir: string, ids: string[]): Promise<void> {

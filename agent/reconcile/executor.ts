@@ -139,6 +139,48 @@ async function removeNetwork(deps: ExecutorDeps, name: string): Promise<void> {
   await deps.docker.removeNetwork(name);
 }
 
+/** Re-creates every MACVLAN network of a stopped runtime and connects it again. */
+async function rebuildMacvlans(deps: ExecutorDeps, runtime: string): Promise<void> {
+  for (const v of deps.vnics.get(runtime) ?? []) {
+    const name = v.docker_network_name;
+    if (!name) continue;
+    const net = await deps.docker.inspectNetwork(name);
+    const subnet = net?.subnets[0]?.subnet ?? v.parent_subnet;
+    if (!subnet) continue;
+    await deps.parentMutex.run(v.parent_interface, async () => {
+      await deps.docker.disconnectNetwork(name, runtime, true).catch(() => {});
+      if (net) await removeNetwork(deps, name);
+      const gateway = net?.subnets[0]?.gateway ?? v.parent_gateway ?? null;
+      await ensureNetwork(deps, {
+        name,
+        parent: v.parent_interface,
+        subnet,
+        gateway,
+        exists: false,
+      });
+      await deps.docker.connectNetwork(name, runtime, {
+        network: name,
+        ...(v.network_mode === "manual" && v.ip_address ? { ipv4: v.ip_address } : {}),
+      });
+    });
+    deps.log.warn("MACVLAN network rebuilt after Docker lost it", { runtime, network: name });
+  }
+}
+
+/** Puts every vNIC's persisted MAC back inside a running runtime. */
+async function restoreMacs(deps: ExecutorDeps, runtime: string): Promise<StepResult["failures"]> {
+  const info = await deps.docker.inspectContainer(runtime);
+  const failures: StepResult["failures"] = [];
+  for (const v of deps.vnics.get(runtime) ?? []) {
+    const endpoint = v.docker_network_name ? info?.networks[v.docker_network_name] : undefined;
+    if (!info || info.pid <= 0 || !endpoint?.mac) continue;
+    await restoreMac(deps.ns, info.pid, endpoint.mac, v.mac_address).catch((err) =>
+      failures.push({ runtime, error: msg(err) })
+    );
+  }
+  return failures;
+}
+
 type Effects = {
   [K in Step["kind"]]: (
     deps: ExecutorDeps,
@@ -179,7 +221,27 @@ const effects: Effects = {
   },
   async start(deps, s) {
     await applyRestartPolicy(deps.docker, s.runtime, "running");
-    await deps.docker.startContainer(s.runtime);
+    try {
+      await deps.docker.startContainer(s.runtime);
+    } catch (err) {
+      if (/network id .* not found|failed to create endpoint/i.test(msg(err))) {
+        // After a daemon restart Docker sometimes cannot restore a MACVLAN network from its
+        // state ("Could not create macvlan network ... from persistent state"): the network is
+        // listed but unusable, and the runtime cannot start. Rebuild it and start again.
+        await rebuildMacvlans(deps, s.runtime);
+        await deps.docker.startContainer(s.runtime);
+        return await restoreMacs(deps, s.runtime);
+      }
+      // Created with real-time ulimits on an engine that cannot grant them (the agent died before
+      // its create fell back): it can never start as it is. It is not running, so re-create it.
+      if (!/setting rlimit/i.test(msg(err))) throw err;
+      deps.log.warn("Runtime cannot start with its ulimits: re-creating it", {
+        runtime: s.runtime,
+      });
+      await deps.docker.removeContainer(s.runtime, true);
+      await removeNetwork(deps, internalNetworkName(s.runtime));
+      await deps.recreate(s.runtime);
+    }
     return [];
   },
   async stop(deps, s) {

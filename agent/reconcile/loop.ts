@@ -31,6 +31,9 @@ export interface LoopDeps {
 /** Plan-execute rounds per trigger: a rewire then a start settle in 2; 4 leaves room for a
  * recreate; more means something keeps failing, and the slow timer tries again later. */
 const MAX_ROUNDS = 4;
+/** Retry window of a failed step; see `Reconciler.#retry`. */
+const RETRY_MIN_MS = 5_000;
+const RETRY_MAX_MS = 300_000;
 /** A pass that takes longer than this is abandoned (logged); 50 re-wires take ~3 s. */
 export const PASS_TIMEOUT_MS = 120_000;
 
@@ -86,6 +89,29 @@ export class Reconciler {
     }
     this.#running = this.#loop(reason);
     return this.#running;
+  }
+
+  /** A step that failed is not retried before its time: 5 s after the first failure, doubling
+   * to 5 min. Without this, a step that always fails (an image that cannot start) would loop
+   * through the Docker events its own attempt causes, burning CPU. */
+  #retry = new Map<string, { at: number; delay: number }>();
+
+  #coolingDown(step: Step, now: number): boolean {
+    const r = this.#retry.get(JSON.stringify(step));
+    return r !== undefined && now < r.at;
+  }
+
+  #record(step: Step, ok: boolean, now: number): void {
+    const key = JSON.stringify(step);
+    if (ok) {
+      this.#retry.delete(key);
+      return;
+    }
+    const delay = Math.min(RETRY_MAX_MS, (this.#retry.get(key)?.delay ?? RETRY_MIN_MS / 2) * 2);
+    this.#retry.set(key, { at: now + delay, delay });
+    // Let the timer come back for it even when nothing else happens meanwhile.
+    const t = setTimeout(() => void this.trigger("retry"), delay);
+    Deno.unrefTimer(t);
   }
 
   /** Resolves when no pass is running (shutdown, tests). */
@@ -149,7 +175,9 @@ export class Reconciler {
         this.#lastConverged = key;
         return;
       }
-      const work = steps.filter((s) => s.kind !== "report");
+      const now = Date.now();
+      const work = steps.filter((s) => s.kind !== "report" && !this.#coolingDown(s, now));
+      if (work.length === 0) return; // everything left is failing and waits for its retry time
       this.#deps.log.info(
         `reconcile (${reason}, round ${round + 1}): ${work.map((s) => s.kind).join(", ")}`,
       );
@@ -158,6 +186,7 @@ export class Reconciler {
         for (const f of r.failures) {
           this.#deps.log.error(`reconcile ${step.kind} failed for ${f.runtime ?? "-"}: ${f.error}`);
         }
+        this.#record(step, r.failures.length === 0, Date.now());
       }
     }
   }

@@ -4,6 +4,42 @@ import { Reconciler } from "./loop.ts";
 import { ProblemBoard } from "./problems.ts";
 import type { Observed, Step } from "./types.ts";
 
+function observedStopped(): Observed {
+  return {
+    containers: [{
+      id: "a",
+      name: "a",
+      image: "",
+      labels: {},
+      status: "exited",
+      running: false,
+      exitCode: 0,
+      startedAt: "",
+      restartCount: 0,
+      pid: 0,
+      restartPolicy: "always",
+      capAdd: [],
+      ulimits: [],
+      dns: [],
+      networks: { a_internal: { network: "a_internal" } },
+      memoryLimit: 0,
+      nanoCpus: 0,
+    }],
+    networks: [{
+      id: "n",
+      name: "a_internal",
+      driver: "bridge",
+      internal: true,
+      options: {},
+      subnets: [],
+      labels: {},
+      containers: [],
+    }],
+    parents: { synced: true, get: () => ({ state: "unknown" }) },
+    crashLooping: new Set(),
+  };
+}
+
 function setup(running: { value: boolean }) {
   const executed: Step[] = [];
   let observes = 0;
@@ -77,4 +113,23 @@ Deno.test("triggers while processing coalesce into one follow-up pass", async ()
   const c = loop.trigger("three");
   await Promise.all([a, b, c]);
   assert.equal(loop.passes, 2);
+});
+
+Deno.test("a failing step is not retried before its time (no hot loop)", async () => {
+  const executed: string[] = [];
+  const failing = new Reconciler({
+    observe: () => Promise.resolve(observedStopped()),
+    desired: () => [{ name: "a", running: true, vnics: [] }],
+    busy: () => new Set(),
+    execute: (step) => {
+      executed.push(step.kind);
+      return Promise.resolve({ step, failures: [{ runtime: "a", error: "cannot start" }] });
+    },
+    problems: new ProblemBoard(),
+    log: silentLogger,
+  });
+  await failing.trigger("one");
+  await failing.trigger("two");
+  await failing.trigger("three");
+  assert.deepEqual(executed, ["start"], "tried once; the retry waits 5 s");
 });
