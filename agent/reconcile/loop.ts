@@ -31,9 +31,10 @@ export interface LoopDeps {
 /** Plan-execute rounds per trigger: a rewire then a start settle in 2; 4 leaves room for a
  * recreate; more means something keeps failing, and the slow timer tries again later. */
 const MAX_ROUNDS = 4;
-/** Retry window of a failed step; see `Reconciler.#retry`. */
-const RETRY_MIN_MS = 5_000;
-const RETRY_MAX_MS = 300_000;
+/** Retry window of a failed step; see `Reconciler.#retry`. 2 s keeps a transient failure (the
+ * daemon restarting, a network being created) cheap; 60 s bounds how long a fixed cause waits. */
+const RETRY_MIN_MS = 2_000;
+const RETRY_MAX_MS = 60_000;
 /** A pass that takes longer than this is abandoned (logged); 50 re-wires take ~3 s. */
 export const PASS_TIMEOUT_MS = 120_000;
 
@@ -91,8 +92,8 @@ export class Reconciler {
     return this.#running;
   }
 
-  /** A step that failed is not retried before its time: 5 s after the first failure, doubling
-   * to 5 min. Without this, a step that always fails (an image that cannot start) would loop
+  /** A step that failed is not retried before its time: 2 s after the first failure, doubling
+   * to 60 s; forgotten when the world changed (netmon, Docker back: see `invalidate`). Without this, a step that always fails (an image that cannot start) would loop
    * through the Docker events its own attempt causes, burning CPU. */
   #retry = new Map<string, { at: number; delay: number }>();
 
@@ -122,6 +123,7 @@ export class Reconciler {
   /** Forgets the converged fingerprint, so the next trigger plans even if nothing seems changed. */
   invalidate(): void {
     this.#lastConverged = "";
+    this.#retry.clear();
   }
 
   async #loop(reason: string): Promise<void> {

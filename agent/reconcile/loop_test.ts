@@ -131,5 +131,5 @@ Deno.test("a failing step is not retried before its time (no hot loop)", async (
   await failing.trigger("one");
   await failing.trigger("two");
   await failing.trigger("three");
-  assert.deepEqual(executed, ["start"], "tried once; the retry waits 5 s");
+  assert.deepEqual(executed, ["start"], "tried once; the retry waits 2 s");
 });

@@ -93,6 +93,8 @@ async function followDockerEvents(
     });
     if (signal.aborted) return;
     delay = Math.min(delay * 2, EVENTS_RETRY_MAX_MS);
+    // The engine may have been down: what failed meanwhile deserves a try at once.
+    reconciler.invalidate();
     void reconciler.trigger("docker events resumed");
   }
 }
@@ -161,7 +163,10 @@ export function startNetworkFollowing(o: FollowOptions): Following {
         ...u.changed.map((c) => c.interface),
         ...u.gone.map((g) => g.interface),
       ]}`;
-      if (u.discovery || u.changed.length || u.gone.length) void reconciler.trigger(what);
+      if (u.discovery || u.changed.length || u.gone.length) {
+        reconciler.invalidate(); // the host changed: earlier failures may not hold any more
+        void reconciler.trigger(what);
+      }
     },
   });
   const events = followDockerEvents(core.docker, reconciler, o.log, abort.signal);
