@@ -46,18 +46,21 @@ async function dockerAnswers(): Promise<boolean> {
   return await sh("docker", "info", "--format", "{{.ServerVersion}}").then(() => true, () => false);
 }
 
-/** Starts dockerd the way scripts/ensure_docker.sh does, unless it answers; waits up to 60 s,
- * then checks it is still answering 3 s later (a daemon still finishing its shutdown can answer
- * for a moment), starting it again if not. */
+const pidofDockerd = () => sh("pidof", "dockerd").then((o) => o.trim(), () => "");
+
+/** Starts dockerd with scripts/ensure_docker.sh unless one runs; up means: a dockerd process
+ * exists and answers, still 3 s later (a daemon finishing its shutdown can answer for a moment,
+ * so the answer alone proves nothing). Retries the start, and prints what it saw. */
 async function ensureDockerd(): Promise<void> {
+  const script = new URL("../scripts/ensure_docker.sh", import.meta.url).pathname;
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (!(await dockerAnswers())) {
-      // setsid: its own session, so dockerd outlives this test process and its process group.
-      await sh("sh", "-c", "setsid -f dockerd >>/var/log/dockerd.log 2>&1 </dev/null");
-      await eventually(async () => assert.ok(await dockerAnswers()), 60_000, 500);
+    if (!(await pidofDockerd()) || !(await dockerAnswers())) {
+      await sh("bash", script).catch((e) => console.log(`  ensure_docker.sh: ${e}`));
     }
     await sleep(3_000);
-    if (await dockerAnswers()) return;
+    const pid = await pidofDockerd();
+    if (pid && await dockerAnswers()) return;
+    console.log(`  dockerd not up after attempt ${attempt + 1} (pidof: "${pid}")`);
   }
   throw new Error("dockerd does not stay up: see /var/log/dockerd.log");
 }

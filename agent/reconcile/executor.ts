@@ -41,6 +41,8 @@ export interface ExecutorDeps {
   concurrency?: number;
   /** Extra labels of every object we create (the agent's scope). */
   labels?: Record<string, string>;
+  /** `runtime|network` to the Docker endpoint MAC seen when the MAC inside was verified. */
+  verified?: Map<string, string>;
 }
 
 /** Outcome of one step. */
@@ -110,6 +112,7 @@ async function connectMember(deps: ExecutorDeps, network: string, m: Member): Pr
   const endpoint = info?.networks[network];
   if (info && info.pid > 0 && endpoint?.mac) {
     await restoreMac(deps.ns, info.pid, endpoint.mac, m.mac);
+    deps.verified?.set(`${m.runtime}|${network}`, endpoint.mac);
   }
   const vnics = deps.vnics.get(m.runtime);
   if (vnics) {
@@ -193,6 +196,14 @@ const effects: Effects = {
     // The create path makes the internal network itself; a leftover one would make it fail.
     await removeNetwork(deps, internalNetworkName(s.runtime));
     await deps.recreate(s.runtime);
+    return [];
+  },
+  async restore_mac(deps, s) {
+    const info = await deps.docker.inspectContainer(s.runtime);
+    const endpoint = info?.networks[s.network];
+    if (!info || info.pid <= 0 || !endpoint?.mac) return [];
+    await restoreMac(deps.ns, info.pid, endpoint.mac, s.mac);
+    deps.verified?.set(`${s.runtime}|${s.network}`, endpoint.mac);
     return [];
   },
   async remove_container(deps, s) {

@@ -82,7 +82,23 @@ export function plan(desired: DesiredRuntime[], observed: Observed): Step[] {
         continue;
       }
       if (conflict) continue;
-      if (current && attachedTo(c, current.name)) continue; // converged
+      if (current && attachedTo(c, current.name)) {
+        // Attached: converged, unless the MAC inside was never put back (an agent killed between
+        // connect and restore) - checked once per Docker endpoint, not on every pass.
+        const ep = c.networks[current.name];
+        if (
+          c.running && ep?.mac && observed.macVerified &&
+          !observed.macVerified(rt.name, current.name, ep.mac)
+        ) {
+          steps.push({
+            kind: "restore_mac",
+            runtime: rt.name,
+            network: current.name,
+            mac: v.mac_address,
+          });
+        }
+        continue;
+      }
       const to = target(v.parent_interface, subnet, parent.gateway, current);
       const batch = attaches.get(to.name) ?? { kind: "attach" as const, to, members: [] };
       attaches.set(to.name, batch);

@@ -259,3 +259,19 @@ Deno.test("orphans with our labels are reported, a user's objects never", () => 
   const busy = plan([], { ...observed([mine], [internal("ghost")]), busy: new Set(["other"]) });
   assert.ok(busy.every((s) => s.kind === "report"), "nothing removed while a cloud operation runs");
 });
+
+Deno.test("a MAC never verified inside the namespace is restored once, then converged", () => {
+  const c = container("a", ["a_internal", oldNet]);
+  c.networks[oldNet] = { network: oldNet, mac: "02:42:c6:33:64:02" };
+  const obs = observed([c], [internal("a"), macvlan("ens37", OLD, ["a"])]);
+  const verified = new Set<string>();
+  obs.macVerified = (rt, net, mac) => verified.has(`${rt}|${net}|${mac}`);
+  assert.deepEqual(plan([rt("a")], obs), [{
+    kind: "restore_mac",
+    runtime: "a",
+    network: oldNet,
+    mac: "02:00:00:00:00:01",
+  }]);
+  verified.add(`a|${oldNet}|02:42:c6:33:64:02`);
+  assert.deepEqual(plan([rt("a")], obs), []);
+});

@@ -35,6 +35,9 @@ export interface Observed {
   crashLooping: ReadonlySet<string>;
   /** Runtimes a cloud operation holds right now: their objects are left alone this pass. */
   busy?: ReadonlySet<string>;
+  /** Whether the LAN-facing MAC of a runtime's endpoint was verified inside its namespace since
+   * Docker last reported `dockerMac` for it (Docker's inspect keeps its own, stale MAC). */
+  macVerified?: (runtime: string, network: string, dockerMac: string) => boolean;
   /** Whether labels mark an object as this agent's (default: our managed label). */
   own?: (labels: Record<string, string>) => boolean;
 }
@@ -83,6 +86,7 @@ export type Step =
     members: Member[];
   }
   | { kind: "attach"; to: TargetNetwork; members: Member[] }
+  | { kind: "restore_mac"; runtime: string; network: string; mac: string }
   | { kind: "remove_container"; name: string }
   | { kind: "remove_network"; name: string }
   | { kind: "report"; runtime: string | null; vnic: string | null; problem: Problem };

@@ -116,7 +116,9 @@ export function startNetworkFollowing(o: FollowOptions): Following {
   const guard = new CrashGuard();
   const problems = new ProblemBoard();
   const abort = new AbortController();
+  const verified = new Map<string, string>();
   const deps: ExecutorDeps = {
+    verified,
     docker: core.docker,
     ns: o.ns ?? nsenterPort,
     vnics: core.vnics,
@@ -145,7 +147,10 @@ export function startNetworkFollowing(o: FollowOptions): Following {
       return [{ name, running: entry.desired === "running", vnics: core.vnics.get(name) ?? [] }];
     });
   const reconciler = new Reconciler({
-    observe: () => observe(core.docker, o.cache, guard, core.config.extraLabels),
+    observe: async () => ({
+      ...await observe(core.docker, o.cache, guard, core.config.extraLabels),
+      macVerified: (rt: string, net: string, mac: string) => verified.get(`${rt}|${net}`) === mac,
+    }),
     desired,
     busy: () => core.locks.held(),
     execute: (step) => execute(deps, step),
