@@ -46,39 +46,8 @@ function setup(running: { value: boolean }) {
   const loop = new Reconciler({
     observe: () => {
       observes++;
-      const o: Observed = {
-        containers: [{
-          id: "a",
-          name: "a",
-          image: "",
-          labels: {},
-          status: "",
-          running: running.value,
-          exitCode: 0,
-          startedAt: "",
-          restartCount: 0,
-          pid: 1,
-          restartPolicy: "always",
-          capAdd: [],
-          ulimits: [],
-          dns: [],
-          networks: { a_internal: { network: "a_internal" } },
-          memoryLimit: 0,
-          nanoCpus: 0,
-        }],
-        networks: [{
-          id: "n",
-          name: "a_internal",
-          driver: "bridge",
-          internal: true,
-          options: {},
-          subnets: [],
-          labels: {},
-          containers: [],
-        }],
-        parents: { synced: true, get: () => ({ state: "unknown" }) },
-        crashLooping: new Set(),
-      };
+      const o = observedStopped();
+      o.containers[0]!.running = running.value;
       return Promise.resolve(o);
     },
     desired: () => [{ name: "a", running: true, vnics: [] }],
