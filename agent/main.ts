@@ -107,6 +107,12 @@ async function run(cfg: Config): Promise<number> {
     // The cloud starting a runtime again lifts the crash-loop guard.
     start_device: (m) => (follow.guard.clear(m.device_id), h.start_device!(m)),
     restart_device: (m) => (follow.guard.clear(m.device_id), h.restart_device!(m)),
+    // Self-destruct removes every runtime: the reconciler must not repair them meanwhile.
+    delete_orchestrator: async (m) => {
+      follow.reconciler.disable();
+      await follow.reconciler.settle();
+      return await h.delete_orchestrator!(m);
+    },
     // Status shows what reconciliation could not fix (detached vNICs, IP conflicts, crash loop).
     get_device_status: async (m) => {
       const body = await h.get_device_status!(m);

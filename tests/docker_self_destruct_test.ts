@@ -55,7 +55,10 @@ Deno.test({
       const code = await Promise.race([
         s.agent.status,
         new Promise<number>((_, reject) =>
-          setTimeout(() => reject(new Error("agent did not exit")), 90_000)
+          setTimeout(
+            () => reject(new Error(`agent did not exit:\n${s.agent.output().slice(-4000)}`)),
+            90_000,
+          )
         ),
       ]);
       assert.equal(code, 0, s.agent.output().slice(-2000));

@@ -81,8 +81,16 @@ export class Reconciler {
     return this.#passes;
   }
 
+  #disabled = false;
+
+  /** Stops planning for good (self-destruct: repairs must not race the removal). */
+  disable(): void {
+    this.#disabled = true;
+  }
+
   /** Asks for a pass; coalesces with one already queued. Returns when that pass is done. */
   trigger(reason: string): Promise<void> {
+    if (this.#disabled) return Promise.resolve();
     this.#deps.log.debug(`reconcile requested: ${reason}`);
     if (this.#state === "processing") {
       this.#pending = true;
