@@ -102,6 +102,24 @@ export async function makeParent(name: string, address: string, subnet: string):
   };
 }
 
+/** Removes parents (and their peer namespaces) left behind by killed runs: host links whose name
+ * matches `pattern`. */
+export async function removeStaleParents(pattern: RegExp): Promise<void> {
+  // `ip -o link` lines read "7: eofr12ab@if6: <...", the name ending at "@" or ":".
+  const links = (await sh("ip", "-o", "link", "show")).split("\n")
+    .map((l) => l.split(": ")[1]?.split("@")[0] ?? "");
+  for (const name of links) {
+    if (pattern.test(name)) await sh("ip", "link", "del", name).catch(() => {});
+  }
+  const namespaces = (await sh("ip", "netns", "list").catch(() => "")).split("\n")
+    .map((l) => l.split(" ")[0] ?? "");
+  for (const ns of namespaces) {
+    if (ns.endsWith("ns") && pattern.test(ns.slice(0, -2))) {
+      await sh("ip", "netns", "del", ns).catch(() => {});
+    }
+  }
+}
+
 /** Removes every container and network carrying the test label. */
 export async function sweep(docker: DockerPort): Promise<void> {
   for (const c of await docker.listContainers(TEST_LABELS)) {

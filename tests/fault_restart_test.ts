@@ -14,6 +14,7 @@ import {
   ensureStandin,
   makeParent as makeVethParent,
   type Parent,
+  removeStaleParents,
   sh,
   skipReason,
 } from "./docker_helpers.ts";
@@ -28,9 +29,21 @@ import {
 } from "./stack_helpers.ts";
 
 const skip = await skipReason();
+/** Four random hex digits: a parent name no earlier run used. */
+const hex4 = () =>
+  [...crypto.getRandomValues(new Uint8Array(2))].map((b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
 if (skip) console.log(`fault_restart_test: skipped: ${skip}`);
 
-const PARENT = "eofr0";
+/** A new parent name every run (`eofr` + 4 hex digits). Docker's macvlan driver keeps the record of
+ * a network it failed to restore at a daemon start (its parent was missing then) even after the
+ * network is removed; at a later restart that stale record can claim the parent again, and every
+ * network on that parent name then fails with "network dm-... is already using parent interface"
+ * (a known Docker defect, moby/libnetwork#1743, that the agent reports as `docker_stale_parent`).
+ * A run killed half-way leaves exactly such a record; a fresh name keeps it from breaking the
+ * next run on the same machine. */
+const PARENT = `eofr${hex4()}`;
 const NS = `${PARENT}ns`;
 const OLD = `macvlan_${PARENT}_198.51.100.0_24`;
 const NEW = `macvlan_${PARENT}_203.0.113.0_24`;
@@ -66,6 +79,12 @@ async function ensureDockerd(): Promise<void> {
 }
 
 async function restartDockerd(): Promise<void> {
+  await stopDockerd();
+  await ensureDockerd();
+}
+
+/** SIGTERM to dockerd (a graceful stop), then waits until the process is gone. */
+async function stopDockerd(): Promise<void> {
   const pids = (await sh("pidof", "dockerd")).trim().split(" ");
   for (const p of pids) Deno.kill(Number(p), "SIGTERM");
   await eventually(
@@ -75,7 +94,6 @@ async function restartDockerd(): Promise<void> {
     60_000,
     250,
   );
-  await ensureDockerd();
 }
 
 const lanMacs = async (id: string) => {
@@ -94,6 +112,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "eo-frestart-" });
     let stack: Stack | null = null;
     try {
+      await removeStaleParents(/^eofr[0-9a-f]{4}$/);
       await makeParent();
       stack = await startStack(dir, 300);
       const s = stack;
@@ -222,6 +241,73 @@ Deno.test({
       await removeByPrefix(["eofr-", `macvlan_${PARENT}_`]);
       await sh("ip", "link", "del", PARENT).catch(() => {});
       await sh("ip", "netns", "del", NS).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Docker's stale macvlan record on a parent: the create reply says what is wrong and what to do",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // Made for real: a network whose parent is missing at a daemon start is not restored, its
+    // removal leaves the driver's record, and the next start lets that record claim the parent.
+    // The parent name is new every run, so the record can never touch anything else later.
+    const P = `eofp${hex4()}`;
+    const mk = () => makeVethParent(P, "192.0.2.250/24", "192.0.2.0/24");
+    const dir = await Deno.makeTempDir({ prefix: "eo-fstale-" });
+    let stack: Stack | null = null;
+    try {
+      await ensureStandin();
+      await removeStaleParents(/^eofp[0-9a-f]{4}$/);
+      await mk();
+      const net = ["-d", "macvlan", "-o", `parent=${P}`, "--subnet", "192.0.2.0/24"];
+      await sh(
+        "docker",
+        "network",
+        "create",
+        ...net,
+        "--label",
+        "io.edge-orchestrator.test=1",
+        `${P}-stale`,
+      );
+      await stopDockerd();
+      await sh("ip", "link", "del", P);
+      await ensureDockerd();
+      await sh("docker", "network", "rm", `${P}-stale`);
+      await mk();
+      await restartDockerd();
+      const probe = await sh("docker", "network", "create", ...net, `${P}-probe`).then(
+        () => "created",
+        (e) => String(e),
+      );
+      await sh("docker", "network", "rm", `${P}-probe`).catch(() => {});
+      assert.match(probe, /already using parent interface/, "Docker shows the defect");
+
+      stack = await startStack(dir, 300);
+      const vnic = { name: "eth0", parent_interface: P, network_mode: "dhcp" };
+      await stack.send("create_new_runtime", { container_name: "eofp-a", vnic_configs: [vnic] });
+      const st = await stack.waitStatus(
+        "eofp-a",
+        (x) => x.status === "error" || x.status === "not_found",
+      );
+      console.log(`  create: ${JSON.stringify(st).slice(0, 400)}`);
+      assert.equal(st.status, "error");
+      assert.match(String(st.error), new RegExp(`parent ${P}.*local-kv\\.db`));
+      assert.equal(
+        (await sh("docker", "ps", "-aq", "--filter", "name=^eofp-a$")).trim(),
+        "",
+        "nothing left behind",
+      );
+    } finally {
+      await ensureDockerd();
+      if (stack) await stack.stop();
+      await removeByPrefix(["eofp-", `${P}-`]);
+      await sh("ip", "link", "del", P).catch(() => {});
+      await sh("ip", "netns", "del", `${P}ns`).catch(() => {});
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },

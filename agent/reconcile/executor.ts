@@ -305,7 +305,12 @@ export async function execute(deps: ExecutorDeps, step: Step): Promise<StepResul
   try {
     return { step, failures: await fn(deps, step) };
   } catch (err) {
-    const runtime = "runtime" in step ? step.runtime : null;
-    return { step, failures: [{ runtime, error: msg(err) }] };
+    // Blame the runtimes the step was for, so each one's status shows why it is not repaired.
+    const runtimes = "runtime" in step
+      ? [step.runtime]
+      : "members" in step && step.members.length
+      ? step.members.map((m) => m.runtime)
+      : [null];
+    return { step, failures: runtimes.map((runtime) => ({ runtime, error: msg(err) })) };
   }
 }

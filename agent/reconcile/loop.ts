@@ -9,7 +9,7 @@
 import type { Logger } from "../log.ts";
 import type { StepResult } from "./executor.ts";
 import { isConverged, plan } from "./plan.ts";
-import type { ProblemBoard } from "./problems.ts";
+import { failureProblem, type ProblemBoard } from "./problems.ts";
 import type { DesiredRuntime, Observed, Step } from "./types.ts";
 
 /** What the loop needs. */
@@ -103,21 +103,24 @@ export class Reconciler {
   /** A step that failed is not retried before its time: 2 s after the first failure, doubling
    * to 60 s; forgotten when the world changed (netmon, Docker back: see `invalidate`). Without this, a step that always fails (an image that cannot start) would loop
    * through the Docker events its own attempt causes, burning CPU. */
-  #retry = new Map<string, { at: number; delay: number }>();
+  #retry = new Map<
+    string,
+    { at: number; delay: number; kind: Step["kind"]; failures: StepResult["failures"] }
+  >();
 
   #coolingDown(step: Step, now: number): boolean {
     const r = this.#retry.get(JSON.stringify(step));
     return r !== undefined && now < r.at;
   }
 
-  #record(step: Step, ok: boolean, now: number): void {
+  #record(step: Step, failures: StepResult["failures"], now: number): void {
     const key = JSON.stringify(step);
-    if (ok) {
+    if (failures.length === 0) {
       this.#retry.delete(key);
       return;
     }
     const delay = Math.min(RETRY_MAX_MS, (this.#retry.get(key)?.delay ?? RETRY_MIN_MS / 2) * 2);
-    this.#retry.set(key, { at: now + delay, delay });
+    this.#retry.set(key, { at: now + delay, delay, kind: step.kind, failures });
     // Let the timer come back for it even when nothing else happens meanwhile.
     const t = setTimeout(() => void this.trigger("retry"), delay);
     Deno.unrefTimer(t);
@@ -177,9 +180,22 @@ export class Reconciler {
       const key = fingerprint(stateKey(desired, observed));
       if (key === this.#lastConverged) return;
       const steps = plan(desired, observed);
-      const fresh = this.#deps.problems.replace(
-        steps.flatMap((s) => s.kind === "report" ? [s] : []),
+      // What the planner cannot fix, and what Docker refused last time (until it works).
+      // A failed step the plan no longer wants (its runtime deleted, the world changed) is
+      // forgotten: it neither shows nor waits any more.
+      const planned = new Set(steps.map((s) => JSON.stringify(s)));
+      for (const k of this.#retry.keys()) if (!planned.has(k)) this.#retry.delete(k);
+      const failing = [...this.#retry.values()].flatMap((r) =>
+        r.failures.map((f) => ({
+          runtime: f.runtime,
+          vnic: null,
+          problem: failureProblem(r.kind, f.error),
+        }))
       );
+      const fresh = this.#deps.problems.replace([
+        ...steps.flatMap((s) => s.kind === "report" ? [s] : []),
+        ...failing,
+      ]);
       for (const line of fresh) this.#deps.log.warn(`reconcile: ${line}`);
       if (isConverged(steps)) {
         this.#lastConverged = key;
@@ -196,7 +212,7 @@ export class Reconciler {
         for (const f of r.failures) {
           this.#deps.log.error(`reconcile ${step.kind} failed for ${f.runtime ?? "-"}: ${f.error}`);
         }
-        this.#record(step, r.failures.length === 0, Date.now());
+        this.#record(step, r.failures, Date.now());
       }
     }
   }

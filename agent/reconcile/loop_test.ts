@@ -102,3 +102,29 @@ Deno.test("a failing step is not retried before its time (no hot loop)", async (
   await failing.trigger("three");
   assert.deepEqual(executed, ["start"], "tried once; the retry waits 2 s");
 });
+
+Deno.test("a step Docker refuses shows in the runtime's problems until it works", async () => {
+  let refuse = true;
+  const problems = new ProblemBoard();
+  const loop = new Reconciler({
+    observe: () => Promise.resolve(observedStopped()),
+    desired: () => [{ name: "a", running: true, vnics: [] }],
+    busy: () => new Set(),
+    execute: (step) =>
+      Promise.resolve({
+        step,
+        failures: refuse ? [{ runtime: "a", error: "network id 85d4 not found" }] : [],
+      }),
+    problems,
+    log: silentLogger,
+  });
+  await loop.trigger("one");
+  await loop.trigger("two"); // cooling down: the board now carries the failure
+  assert.deepEqual(problems.get("a").map((p) => p.problem), [
+    { code: "step_failed", step: "start", error: "network id 85d4 not found" },
+  ]);
+  refuse = false;
+  loop.invalidate(); // Docker came back: failures are forgotten and retried at once
+  await loop.trigger("docker");
+  assert.deepEqual(problems.get("a"), []);
+});

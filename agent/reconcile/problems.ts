@@ -5,7 +5,20 @@
  *
  * @module
  */
-import type { Problem } from "./types.ts";
+import { staleParent, staleParentAdvice } from "../docker/stale_parent.ts";
+import type { Problem, Step } from "./types.ts";
+
+/** A repair error longer than this is cut in status replies (Docker's messages are one line,
+ * but a stack-like text must not flood the cloud). */
+const MAX_ERROR_CHARS = 300;
+
+/** The problem a failed repair step stands for. Docker's stale macvlan record gets its own code
+ * (see agent/docker/stale_parent.ts): no retry heals it, the operator must act. */
+export function failureProblem(step: Step["kind"], error: string): Problem {
+  const stale = staleParent(error);
+  if (stale) return { code: "docker_stale_parent", ...stale };
+  return { code: "step_failed", step, error: error.slice(0, MAX_ERROR_CHARS) };
+}
 
 /** One problem of one runtime. */
 export interface RuntimeProblem {
@@ -32,6 +45,10 @@ export function describeProblem(p: Problem): string {
       return `container ${p.name} carries our labels but no runtime wants it`;
     case "orphan_network":
       return `network ${p.name} carries our labels but no runtime uses it`;
+    case "step_failed":
+      return `repair step ${p.step} failed, retrying with a growing delay: ${p.error}`;
+    case "docker_stale_parent":
+      return staleParentAdvice(p.parent, p.holder);
   }
 }
 

@@ -98,4 +98,8 @@ export type Problem =
   | { code: "ip_outside_subnet"; ip: string; subnet: string }
   | { code: "crash_loop" }
   | { code: "orphan_container"; name: string }
-  | { code: "orphan_network"; name: string };
+  | { code: "orphan_network"; name: string }
+  /** A repair step Docker refused; retried with a growing delay (2 s to 60 s). */
+  | { code: "step_failed"; step: Step["kind"]; error: string }
+  /** Docker's macvlan driver holds a removed network on this parent (see `failureProblem`). */
+  | { code: "docker_stale_parent"; parent: string; holder: string };

@@ -8,6 +8,7 @@
  */
 import type { CreateNewRuntime } from "../../contracts/mod.ts";
 import { apiAtLeast, type NetworkInfo } from "../docker/port.ts";
+import { staleParent, staleParentAdvice } from "../docker/stale_parent.ts";
 import { createInternalNetwork } from "./internal_pool.ts";
 import { type Core, errorText, imageFor } from "./core.ts";
 import { generateMac } from "./mac.ts";
@@ -73,6 +74,8 @@ async function ensureMacvlans(core: Core, name: string, plan: CreatePlan, create
         await core.docker.createNetwork(target.spec);
         created.macvlans.push({ name: netName, parent });
       } catch (err) {
+        const stale = staleParent(errorText(err));
+        if (stale) throw new Error(staleParentAdvice(stale.parent, stale.holder));
         // Pool overlap: someone made a network for this parent/subnet meanwhile under another name.
         if (!/overlap/i.test(errorText(err))) throw err;
         const all = await core.docker.listNetworks({ driver: "macvlan" });
