@@ -106,11 +106,23 @@ async function runSize(stack: Stack, size: number): Promise<Record<string, numbe
     const info = await inside(n);
     macs.set(n, Object.values(info.links).find((m) => m !== info.internalMac)!);
   }
-  // Ours: the agent follows netmon's change event.
+  // Ours: the agent follows netmon's change event. Healed = every runtime attached to the new
+  // network and the agent done with the step (MACs put back inside: its "Parent re-wired" line).
+  const rewired = () =>
+    stack.agent.output().split("\n").filter((l) => l.includes("Parent re-wired"));
+  const before = rewired().length;
   let t0 = performance.now();
   await move(A, B);
   await waitAttached(netName(B.net), size);
+  const attached = performance.now() - t0 - DEBOUNCE_MS;
+  while (rewired().length === before && performance.now() - t0 < 120_000) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
   const ours = performance.now() - t0 - DEBOUNCE_MS;
+  console.error(
+    `[bench_rewire] ${size}: attached ${Math.round(attached)} ms, healed ${Math.round(ours)} ms ` +
+      `(minus debounce); agent: ${rewired().at(-1)?.slice(0, 300)}`,
+  );
   // Baseline: stop the agent, move back by hand, one by one.
   stack.agent.kill("SIGTERM");
   await stack.agent.status;
