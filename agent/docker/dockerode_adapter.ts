@@ -5,34 +5,19 @@
  * @module
  */
 import Docker from "dockerode";
-import {
-  type ContainerInfo,
-  type ContainerSpec,
-  DockerError,
-  type DockerPort,
-  type EndpointSpec,
-  type NetworkInfo,
-  type NetworkSpec,
-  type PullProgress,
+import { wrap } from "./errors.ts";
+import type {
+  ContainerInfo,
+  ContainerSpec,
+  DockerPort,
+  EndpointSpec,
+  NetworkInfo,
+  NetworkSpec,
+  PullProgress,
 } from "./port.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-/** Engine errors with the operation named; a socket that does not answer says so in words, since
- * "connect ENOENT /var/run/docker.sock" alone does not tell an operator that dockerd is down. */
-export function wrap(err: unknown, what: string): DockerError {
-  const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
-  const detail = (e?.json?.message ?? e?.message ?? String(err)).trim();
-  const unreachable = e?.statusCode === undefined &&
-    /ENOENT|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up/.test(detail);
-  return new DockerError(
-    `${what}: ${detail}${
-      unreachable ? " (the Docker engine is not answering: stopped or restarting)" : ""
-    }`,
-    e?.statusCode ?? 0,
-  );
-}
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {

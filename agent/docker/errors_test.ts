@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { wrap } from "./dockerode_adapter.ts";
+import { wrap } from "./errors.ts";
 
 Deno.test("wrap: engine answers keep their status; a silent socket is named as such", () => {
   const cases: [unknown, string, number][] = [
