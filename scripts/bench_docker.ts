@@ -9,6 +9,7 @@
 import { TOPICS } from "../contracts/mod.ts";
 import type { RuntimeManager } from "../agent/runtimes/manager.ts";
 import {
+  createMacvlanByHand,
   ensureStandin,
   makeManager,
   makeParent,
@@ -42,19 +43,7 @@ async function cliCreate(name: string, macvlan: boolean): Promise<void> {
   const label = ["--label", "io.edge-orchestrator.test=1"];
   await sh("docker", "network", "create", "--internal", ...label, `${name}_internal`);
   if (macvlan) {
-    await sh(
-      "docker",
-      "network",
-      "create",
-      "-d",
-      "macvlan",
-      "-o",
-      `parent=${P}`,
-      "--subnet",
-      "192.0.2.0/24",
-      ...label,
-      `cli_${P}`,
-    );
+    await createMacvlanByHand(`cli_${P}`, P, "192.0.2.0/24");
   }
   await sh(
     "docker",

@@ -8,7 +8,7 @@
  * @module
  */
 import { inside, removeByPrefix, type Stack, startStack } from "../tests/stack_helpers.ts";
-import { ensureStandin, sh } from "../tests/docker_helpers.ts";
+import { createMacvlanByHand, ensureStandin, sh } from "../tests/docker_helpers.ts";
 
 const PARENT = "eobench0";
 const DEBOUNCE_MS = 500;
@@ -50,18 +50,7 @@ async function baselineMove(
 ) {
   for (const n of names) await sh("docker", "network", "disconnect", "-f", from, n);
   await sh("docker", "network", "rm", from);
-  await sh(
-    "docker",
-    "network",
-    "create",
-    "-d",
-    "macvlan",
-    "-o",
-    `parent=${PARENT}`,
-    "--subnet",
-    to.net,
-    netName(to.net),
-  );
+  await createMacvlanByHand(netName(to.net), PARENT, to.net, false);
   for (const n of names) {
     await sh("docker", "network", "connect", netName(to.net), n);
     const pid = (await sh("docker", "inspect", "-f", "{{.State.Pid}}", n)).trim();

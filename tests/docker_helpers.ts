@@ -102,6 +102,30 @@ export async function makeParent(name: string, address: string, subnet: string):
   };
 }
 
+/** `docker network create -d macvlan` by hand (as a user or a naive agent would), labelled for the
+ * sweep unless `labelled` is false. */
+export async function createMacvlanByHand(
+  name: string,
+  parent: string,
+  subnet: string,
+  labelled = true,
+): Promise<void> {
+  const label = labelled ? ["--label", "io.edge-orchestrator.test=1"] : [];
+  await sh(
+    "docker",
+    "network",
+    "create",
+    "-d",
+    "macvlan",
+    "-o",
+    `parent=${parent}`,
+    "--subnet",
+    subnet,
+    ...label,
+    name,
+  );
+}
+
 /** Removes parents (and their peer namespaces) left behind by killed runs: host links whose name
  * matches `pattern`. */
 export async function removeStaleParents(pattern: RegExp): Promise<void> {

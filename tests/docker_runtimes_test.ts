@@ -13,6 +13,7 @@ import { ULIMIT_WARNING } from "../agent/runtimes/create_op.ts";
 import {
   addressesInside,
   createAndWait,
+  createMacvlanByHand,
   engineCanRaiseLimits,
   ensureStandin,
   linksInside,
@@ -225,20 +226,7 @@ Deno.test(
   opts,
   () =>
     withLab(async ({ a, dir, docker }) => {
-      await sh(
-        "docker",
-        "network",
-        "create",
-        "-d",
-        "macvlan",
-        "-o",
-        `parent=${A}`,
-        "--subnet",
-        "198.51.100.0/24",
-        "--label",
-        "io.edge-orchestrator.test=1",
-        "userlan",
-      );
+      await createMacvlanByHand("userlan", A, "198.51.100.0/24");
       const m = await makeManager(dir, [a]);
       const st = await createAndWait(
         m,

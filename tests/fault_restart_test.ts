@@ -11,6 +11,7 @@ import { Consumption } from "../agent/metrics/consumption.ts";
 import { Backoff } from "../agent/session/backoff.ts";
 import { quietCloud, sleep } from "./cloud_helpers.ts";
 import {
+  createMacvlanByHand,
   ensureStandin,
   makeParent as makeVethParent,
   type Parent,
@@ -30,10 +31,7 @@ import {
 
 const skip = await skipReason();
 /** Four random hex digits: a parent name no earlier run used. */
-const hex4 = () =>
-  [...crypto.getRandomValues(new Uint8Array(2))].map((b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
+const hex4 = () => crypto.randomUUID().slice(0, 4);
 if (skip) console.log(`fault_restart_test: skipped: ${skip}`);
 
 /** A new parent name every run (`eofr` + 4 hex digits). Docker's macvlan driver keeps the record of
@@ -303,23 +301,14 @@ Deno.test({
       await ensureStandin();
       await removeStaleParents(/^eofp[0-9a-f]{4}$/);
       await mk();
-      const net = ["-d", "macvlan", "-o", `parent=${P}`, "--subnet", "192.0.2.0/24"];
-      await sh(
-        "docker",
-        "network",
-        "create",
-        ...net,
-        "--label",
-        "io.edge-orchestrator.test=1",
-        `${P}-stale`,
-      );
+      await createMacvlanByHand(`${P}-stale`, P, "192.0.2.0/24");
       await stopDockerd();
       await sh("ip", "link", "del", P);
       await ensureDockerd();
       await sh("docker", "network", "rm", `${P}-stale`);
       await mk();
       await restartDockerd();
-      const probe = await sh("docker", "network", "create", ...net, `${P}-probe`).then(
+      const probe = await createMacvlanByHand(`${P}-probe`, P, "192.0.2.0/24", false).then(
         () => "created",
         (e) => String(e),
       );

@@ -81,32 +81,28 @@ export function netmonFlags(): string[] {
   return perms.netmon.flags;
 }
 
-/** netmon running inside a namespace. */
+/** netmon as a real process: inside namespace `ns`, or in the host namespace when `ns` is null. */
 export class NetmonProcess {
   log = "";
   readonly #child: Deno.ChildProcess;
   readonly #done: Promise<void>;
 
-  constructor(ns: Netns, readonly socket: string, debounceMs: number) {
-    this.#child = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        ns.name,
-        Deno.execPath(),
-        "run",
-        ...netmonFlags(),
-        `${ROOT}netmon/main.ts`,
-        "--socket",
-        socket,
-        "--debounce",
-        String(debounceMs),
-        "--log-level",
-        "DEBUG",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+  constructor(ns: Netns | null, readonly socket: string, debounceMs: number) {
+    const netmon = [
+      Deno.execPath(),
+      "run",
+      ...netmonFlags(),
+      `${ROOT}netmon/main.ts`,
+      "--socket",
+      socket,
+      "--debounce",
+      String(debounceMs),
+      "--log-level",
+      "DEBUG",
+    ];
+    // `ip netns exec` execs deno, so the child is netmon itself either way.
+    const [cmd, ...args] = ns ? ["ip", "netns", "exec", ns.name, ...netmon] : netmon;
+    this.#child = new Deno.Command(cmd!, { args, stdout: "piped", stderr: "piped" }).spawn();
     const collect = async (s: ReadableStream<Uint8Array>) => {
       for await (const t of s.pipeThrough(new TextDecoderStream())) this.log += t;
     };

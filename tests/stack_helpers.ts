@@ -8,43 +8,12 @@
 import type { DevCloud } from "../scripts/devcloud/server.ts";
 import { type AgentProc, quietCloud, sleep, startAgent } from "./cloud_helpers.ts";
 import { STANDIN } from "./docker_helpers.ts";
-import { netmonFlags } from "./netns_helpers.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { NetmonProcess } from "./netns_helpers.ts";
 
 /** netmon in the host namespace. */
-export class HostNetmon {
-  log = "";
-  readonly #child: Deno.ChildProcess;
-  readonly #done: Promise<void>;
-
-  constructor(readonly socket: string, debounceMs: number) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...netmonFlags(),
-        `${ROOT}netmon/main.ts`,
-        "--socket",
-        socket,
-        "--debounce",
-        String(debounceMs),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const collect = async (s: ReadableStream<Uint8Array>) => {
-      for await (const t of s.pipeThrough(new TextDecoderStream())) this.log += t;
-    };
-    this.#done = Promise.all([collect(this.#child.stdout), collect(this.#child.stderr)]).then();
-  }
-
-  /** Stops netmon. */
-  async stop(signal: Deno.Signal = "SIGTERM"): Promise<void> {
-    try {
-      this.#child.kill(signal);
-    } catch { /* gone */ }
-    await this.#child.status;
-    await this.#done;
+export class HostNetmon extends NetmonProcess {
+  constructor(socket: string, debounceMs: number) {
+    super(null, socket, debounceMs);
   }
 }
 
