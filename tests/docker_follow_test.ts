@@ -9,6 +9,11 @@ import assert from "node:assert/strict";
 import { makeParent as makeVethParent, type Parent, sh, skipReason } from "./docker_helpers.ts";
 import { inside, removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
 import { ensureStandin } from "./docker_helpers.ts";
+import { eventually } from "./fault_common.ts";
+
+/** How long a MAC may take to be put back after Docker shows the attach: one nsenter, normally
+ * tens of ms; 10 s leaves room on a loaded CI machine and still fails a MAC never restored. */
+const MAC_WAIT_MS = 10_000;
 
 const skip = await skipReason();
 if (skip) console.log(`docker_follow_test: skipped: ${skip}`);
@@ -112,9 +117,14 @@ Deno.test({
         console.log(
           `  re-wired 2 runtimes in ${Math.round(performance.now() - t0)} ms (debounce 500 ms)`,
         );
-        const after = { a: await inside("eofol-a"), b: await inside("eofol-b") };
-        assert.deepEqual(macOf(after.a), macOf(before.a), "MAC of a kept inside its namespace");
-        assert.deepEqual(macOf(after.b), macOf(before.b), "MAC of b kept inside its namespace");
+        // Docker ignores MACs on connect: the status can show the new network a few ms before
+        // the agent has put the MAC back inside, so the MAC is awaited (and must get there).
+        const after = await eventually(async () => {
+          const x = { a: await inside("eofol-a"), b: await inside("eofol-b") };
+          assert.deepEqual(macOf(x.a), macOf(before.a), "MAC of a kept inside its namespace");
+          assert.deepEqual(macOf(x.b), macOf(before.b), "MAC of b kept inside its namespace");
+          return x;
+        }, MAC_WAIT_MS);
         assert.equal(after.a.startedAt, before.a.startedAt, "a was not restarted");
         assert.equal(after.b.startedAt, before.b.startedAt, "b was not restarted");
         await assert.rejects(() => sh("docker", "network", "inspect", OLD_NET), "old network gone");
@@ -171,17 +181,28 @@ Deno.test({
         await sh("docker", "rm", "-f", "eofol-a");
         const b = await s.waitStatus("eofol-b", (x) => networksOf(x).includes(NEW_NET), 60_000);
         assert.ok(running(b));
-        assert.ok(macOf(await inside("eofol-b")).includes("02:00:5e:10:00:0b"), "b's MAC restored");
+        await eventually(
+          async () =>
+            assert.ok(
+              macOf(await inside("eofol-b")).includes("02:00:5e:10:00:0b"),
+              "b's MAC restored",
+            ),
+          MAC_WAIT_MS,
+        );
         const a = await s.waitStatus(
           "eofol-a",
           (x) => running(x) && networksOf(x).includes(NEW_NET),
           90_000,
         );
         assert.ok(a);
-        assert.deepEqual(
-          macOf(await inside("eofol-a")),
-          macOf(before.a),
-          "re-created with its MAC",
+        await eventually(
+          async () =>
+            assert.deepEqual(
+              macOf(await inside("eofol-a")),
+              macOf(before.a),
+              "re-created with its MAC",
+            ),
+          MAC_WAIT_MS,
         );
       });
 

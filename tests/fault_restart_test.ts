@@ -139,7 +139,12 @@ Deno.test({
             (x) => x.is_running === true && nets(x).includes(OLD),
           );
           assert.equal(a.status, "success");
-          assert.deepEqual(await lanMacs("eofr-a"), mac, "MAC kept across the daemon restart");
+          // The MAC is put back just after Docker shows the attach: awaited, not assumed.
+          await eventually(
+            async () =>
+              assert.deepEqual(await lanMacs("eofr-a"), mac, "MAC kept across the daemon restart"),
+            10_000,
+          );
           // The cloud stopped it: its restart policy is `no`, so dockerd never starts it again
           // (it never ran, not even for a moment: its start time is the one from before).
           const b = await s.send("get_device_status", { device_id: "eofr-b" });
@@ -201,7 +206,10 @@ Deno.test({
         await sh("ip", "addr", "add", "203.0.113.250/24", "dev", PARENT);
         const a = await s.waitStatus("eofr-a", (x) => nets(x).includes(NEW), 30_000);
         assert.equal(a.is_running, true);
-        assert.deepEqual(await lanMacs("eofr-a"), mac, "MAC kept by the move");
+        await eventually(
+          async () => assert.deepEqual(await lanMacs("eofr-a"), mac, "MAC kept by the move"),
+          10_000,
+        );
       });
 
       await t.step(`control plane down ${OUTAGE_S} s during heartbeats and a command`, async () => {
