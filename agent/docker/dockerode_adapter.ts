@@ -4,6 +4,7 @@
  *
  * @module
  */
+import "./dockerode_slim.ts"; // first: keeps gRPC and ssh2 out before dockerode loads
 import Docker from "dockerode";
 import { wrap } from "./errors.ts";
 import type {

@@ -1,0 +1,70 @@
+/**
+ * Keeps two of dockerode's eager dependencies out of the agent's memory. Import it before
+ * dockerode (the adapter's first import does).
+ *
+ * dockerode loads `@grpc/grpc-js` and `@grpc/proto-loader` when it starts, only for BuildKit
+ * sessions of `buildImage`, and `tar-fs` and `@balena/dockerignore`, only for `buildImage`'s
+ * build contexts. docker-modem loads `ssh2` when it starts, only for `ssh://` Docker hosts. The
+ * agent builds no images and talks to the local engine's Unix socket only, so none is ever used.
+ * Measured with the agent's other imports (socket.io-client, zod) already loaded: dockerode adds
+ * 18 MiB of RSS, 5 MiB without them; the whole agent idles at ~73 MiB instead of ~83 (budget 70).
+ *
+ * How: a hook on Node's CommonJS loader (`Module._load`, which Deno's npm support implements)
+ * answers those requests, when they come from dockerode or docker-modem, with a stand-in
+ * whose every member throws a clear error if it is ever called. Nothing else is touched.
+ * `slimmedModules()` says which stand-ins were handed out; a test checks that all of them
+ * were, so a Deno or dockerode release that loads them another way is noticed, not silently
+ * paid for.
+ *
+ * @module
+ */
+import Module from "node:module";
+
+/** Requests answered with a stand-in, and why the real module is not needed. */
+const UNUSED: Record<string, string> = {
+  "@grpc/grpc-js": "BuildKit sessions of buildImage (the agent builds no images)",
+  "@grpc/proto-loader": "BuildKit sessions of buildImage (the agent builds no images)",
+  "ssh2": "ssh:// Docker hosts (the agent uses the local engine's Unix socket)",
+  "tar-fs": "build contexts of buildImage (the agent builds no images)",
+  "@balena/dockerignore": "build contexts of buildImage (the agent builds no images)",
+};
+
+/** Only these packages' requests are answered: no other package can be affected. */
+const FROM = /[\\/](dockerode|docker-modem)[\\/]/;
+
+const handedOut = new Set<string>();
+
+/** A module whose every member throws, naming what would have needed it. */
+function standIn(request: string): unknown {
+  const fail = function () {
+    throw new Error(
+      `${request} is not loaded in the agent: it is only needed for ${UNUSED[request]}`,
+    );
+  };
+  return new Proxy({}, {
+    get(_target, prop) {
+      // Interop probes (`__esModule`, `then`, symbols) must see a plain empty object.
+      if (typeof prop !== "string" || prop === "__esModule" || prop === "then") return undefined;
+      return fail;
+    },
+  });
+}
+
+interface CjsLoader {
+  _load(request: string, parent?: { filename?: string | null }, isMain?: boolean): unknown;
+}
+
+const loader = Module as unknown as CjsLoader;
+const original = loader._load;
+loader._load = function (request, parent, isMain) {
+  if (request in UNUSED && FROM.test(parent?.filename ?? "")) {
+    handedOut.add(request);
+    return standIn(request);
+  }
+  return original.call(this, request, parent, isMain);
+};
+
+/** The modules dockerode asked for and got a stand-in for (sorted). */
+export function slimmedModules(): string[] {
+  return [...handedOut].sort();
+}
