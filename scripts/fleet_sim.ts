@@ -19,10 +19,11 @@
 import { parseArgs } from "node:util";
 import { silentLogger } from "../agent/log.ts";
 import { Backoff } from "../agent/session/backoff.ts";
+import { seededRandom as seeded } from "../agent/session/seeded_random.ts";
 import { loadIdentity } from "../agent/session/identity.ts";
 import { socketIoSession } from "../agent/session/socketio.ts";
 import type { Session } from "../agent/session/types.ts";
-import { openssl } from "./devcloud/pki.ts";
+import { type Ca, createCa, openssl } from "./devcloud/pki.ts";
 import { loadPermissions, runArgs } from "./permissions.ts";
 
 /** Parallel openssl processes: a few per core keeps both cores busy while others fork. */
@@ -46,18 +47,6 @@ basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = clientAuth
 `;
-
-/** mulberry32, seeded per agent so a run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The dev control plane as its own process (`scripts/devcloud/main.ts` with its permissions.json
@@ -113,11 +102,6 @@ class CloudProcess {
     return cloud;
   }
 
-  /** `ca.crt` and `ca.key` of the PKI in `dir`. */
-  static ca(dir: string): { certFile: string; keyFile: string } {
-    return { certFile: `${dir}/ca/ca.crt`, keyFile: `${dir}/ca/ca.key` };
-  }
-
   /** CNs of the connected agents. */
   async agents(): Promise<string[]> {
     const res = await fetch(`${this.apiUrl}/api/agents`);
@@ -139,7 +123,7 @@ class CloudProcess {
 
 /** Issues `n` device certificates sharing one key; returns their directories. */
 async function issueFleet(
-  ca: { certFile: string; keyFile: string },
+  ca: Ca,
   dir: string,
   n: number,
 ): Promise<string[]> {
@@ -201,10 +185,12 @@ export async function runFleet(
   const sessions: Session[] = [];
   try {
     let t0 = performance.now();
-    const dirs = await issueFleet(CloudProcess.ca(cloudDir), dir, opts.agents);
+    // The control plane made its CA at start; createCa finds and returns it (same layout).
+    const cloudCa = await createCa(`${cloudDir}/ca`, { bits: 2048 });
+    const dirs = await issueFleet(cloudCa, dir, opts.agents);
     const certsS = (performance.now() - t0) / 1000;
     print(`fleet: ${opts.agents} certificates in ${certsS.toFixed(1)} s`);
-    const ca = await Deno.readTextFile(CloudProcess.ca(cloudDir).certFile);
+    const ca = await Deno.readTextFile(cloudCa.certFile);
     /** Connect times (performance.now) of each agent after the restart. */
     const back: number[] = [];
     let measuring = false;

@@ -11,16 +11,7 @@ import { sh } from "./docker_helpers.ts";
 export const SEED = Number(Deno.env.get("FAULT_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 
 /** mulberry32: a tiny seeded PRNG in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from "../agent/session/seeded_random.ts";
 
 /** Polls `check` (which throws while not yet true) until it passes or `ms` elapse. */
 export async function eventually<T>(check: () => Promise<T>, ms: number, every = 250): Promise<T> {

@@ -8,8 +8,8 @@
  *   30 s. When trouble begins the agent draws a phase p, uniform in [0, 1), and tries at the
  *   rungs base x (2^(k + p) - 1) after the trouble began (k = 0, 1, 2 ...): the first try within
  *   1 s, then each gap about twice the last, as in the current agent's 1 s x 2^n. Once a gap
- *   would pass 30 s the rungs are 30 s apart, at 30 s x (n + p). Each retry goes to the first rung after "now", so
- *   a slow failed attempt does not shift the schedule.
+ *   would pass 30 s the rungs are 30 s apart, at 30 s x (n + p). Each retry goes to the first
+ *   rung after "now", so a slow failed attempt does not shift the schedule.
  * - Why a phase and not a fresh random delay per attempt ("full jitter", the first design): a
  *   fleet that lost the cloud at one instant needs its reconnections spread evenly when the
  *   cloud comes back. With a per-attempt uniform delay the pending attempts pile up right after

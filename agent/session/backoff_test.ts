@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { Backoff, nextRung } from "./backoff.ts";
+import { seededRandom as seeded } from "./seeded_random.ts";
 
 function fake(random = 0.5) {
   const clock = { t: 0 };
   return { clock, b: new Backoff(() => clock.t, () => random) };
-}
-
-/** mulberry32: a seeded source, so the fleet tests below are tables, not dice. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("backoff: fixed 5 s retry until first accepted", () => {
