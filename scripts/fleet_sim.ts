@@ -58,9 +58,11 @@ class CloudProcess {
   readonly #child: Deno.ChildProcess;
   readonly apiUrl: string;
   readonly url: string;
+  readonly #dir: string;
 
-  private constructor(child: Deno.ChildProcess, port: number, apiPort: number) {
+  private constructor(child: Deno.ChildProcess, port: number, apiPort: number, dir: string) {
     this.#child = child;
+    this.#dir = dir;
     this.url = `https://localhost:${port}`;
     this.apiUrl = `http://127.0.0.1:${apiPort}`;
   }
@@ -93,7 +95,7 @@ class CloudProcess {
       stdout: "null", // one line per connect: 2,000 lines nobody reads
       stderr: "inherit",
     }).spawn();
-    const cloud = new CloudProcess(child, p, apiPort);
+    const cloud = new CloudProcess(child, p, apiPort, dir);
     await waitUntilAsync(
       async () => (await cloud.agents().catch(() => null)) !== null,
       60_000,
@@ -104,7 +106,11 @@ class CloudProcess {
 
   /** CNs of the connected agents. */
   async agents(): Promise<string[]> {
-    const res = await fetch(`${this.apiUrl}/api/agents`);
+    // The API wants the control plane's per-start token (scripts/devcloud/api.ts).
+    const token = (await Deno.readTextFile(`${this.#dir}/api-token`)).trim();
+    const res = await fetch(`${this.apiUrl}/api/agents`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (!res.ok) throw new Error(`GET /api/agents: ${res.status}`);
     return (await res.json()).agents;
   }

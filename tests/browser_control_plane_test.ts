@@ -109,7 +109,7 @@ Deno.test({
   try {
     await cloud.waitForAgent(device, 60_000);
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    await page.goto(cloud.apiUrl!);
+    await page.goto(cloud.pageUrl!);
     const card = page.locator(`[data-agent="${device}"]`);
     await card.waitFor({ timeout: 15_000 });
     // The agent heartbeats every second (cloud_helpers): the page shows the last one.

@@ -3,6 +3,17 @@
  * the list. The web page and its routes are in `web.ts`; the provisioning routes (served over
  * HTTPS on their own listener) in `provision.ts`.
  *
+ * Any web page open in the same browser can send requests to 127.0.0.1, and a DNS-rebinding page
+ * can even read the answers; the API can create and delete runtimes. So every request passes
+ * {@linkcode guard} first:
+ * - `Host` must be `127.0.0.1:<port>` or `localhost:<port>` (a rebound name is refused);
+ * - an `Origin`, when sent, must be that same origin (a cross-site page is refused);
+ * - every route but the page itself (`GET /`, static, no secret) needs the per-start token,
+ *   as `Authorization: Bearer <token>` (the page gets it from its address, `/#token=...`;
+ *   local tools from `<dir>/api-token`, mode 600);
+ * - a body is accepted only as `application/json` (a cross-site form or `text/plain` post,
+ *   which browsers send without asking, is refused).
+ *
  * @module
  */
 import type { DevCloud } from "./server.ts";
@@ -96,14 +107,84 @@ export function router<C>(
   };
 }
 
-/** Serves the routes (built-ins first, then `extra`) on 127.0.0.1:`port`. */
+/** What {@linkcode guard} checks against. */
+export interface GuardOptions {
+  /** The per-start token. */
+  token: string;
+  /** The port the API listens on (Host and Origin name it). */
+  port: number;
+}
+
+/** Paths that answer without the token: the page (static HTML that holds no secret). */
+const OPEN_PATHS = new Set(["/"]);
+
+/** Compares in constant time (the token must not leak through timing). */
+function sameSecret(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ (y[i % Math.max(1, y.length)] ?? 0);
+  return diff === 0;
+}
+
+/** The refusal for a request that fails a check, or null when it may proceed. Pure. */
+export function guard(req: Request, opts: GuardOptions): Response | null {
+  const hosts = [`127.0.0.1:${opts.port}`, `localhost:${opts.port}`];
+  const host = (req.headers.get("host") ?? "").toLowerCase();
+  if (!hosts.includes(host)) {
+    return json({ error: `Refused: Host "${host}" is not this control plane's address` }, 403);
+  }
+  const origin = req.headers.get("origin");
+  if (origin !== null && !hosts.some((h) => origin.toLowerCase() === `http://${h}`)) {
+    return json({ error: `Refused: requests from ${origin} are not accepted` }, 403);
+  }
+  const url = new URL(req.url);
+  const open = req.method === "GET" && OPEN_PATHS.has(url.pathname);
+  if (!open) {
+    const m = /^Bearer (\S+)$/.exec(req.headers.get("authorization") ?? "");
+    if (!m || !sameSecret(m[1]!, opts.token)) {
+      return json({
+        error: "Missing or wrong token: open the address printed by `deno task devcloud`, " +
+          "or send Authorization: Bearer <the content of <dir>/api-token>",
+      }, 401);
+    }
+  }
+  const hasBody = req.body !== null ||
+    !["GET", "HEAD", "DELETE", "OPTIONS"].includes(req.method);
+  if (hasBody) {
+    const type = (req.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/json") {
+      return json({ error: `Refused: body must be application/json (got "${type}")` }, 415);
+    }
+  }
+  return null;
+}
+
+/** Headers that keep the page out of other sites' frames (no click-jacking of its buttons). */
+const SAFE_HEADERS: Record<string, string> = {
+  "x-frame-options": "DENY",
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-content-type-options": "nosniff",
+};
+
+/** Serves the routes (built-ins first, then `extra`) on 127.0.0.1:`port`, behind the guard. */
 export function serveApi(
   ctx: ApiContext,
   port: number,
   extra: Route[],
+  token: string,
 ): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve(
+  const route = router(ctx, [...ROUTES, ...extra]);
+  // The port is known only once listening (port 0 picks one).
+  let bound = port;
+  const server = Deno.serve(
     { hostname: "127.0.0.1", port, onListen: () => {} },
-    router(ctx, [...ROUTES, ...extra]),
+    async (req) => {
+      const res = guard(req, { token, port: bound }) ?? await route(req);
+      for (const [k, v] of Object.entries(SAFE_HEADERS)) res.headers.set(k, v);
+      return res;
+    },
   );
+  bound = server.addr.port;
+  return server;
 }

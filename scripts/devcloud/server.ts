@@ -37,6 +37,11 @@ export interface DevCloudOptions {
   bits?: number;
   /** Port of the plain HTTP API on 127.0.0.1; 0 picks one; null disables it. */
   apiPort?: number | null;
+  /**
+   * The API's token (see `api.ts`): a new random one per start by default. It is written to
+   * `<dir>/api-token` (mode 600) for local tools either way.
+   */
+  apiToken?: string;
   /** Extra API routes, tried after the built-in ones and the web page's. */
   routes?: Route[];
   /**
@@ -72,6 +77,10 @@ export interface DevCloud {
   port: number;
   /** `http://127.0.0.1:<apiPort>` or null when the API is disabled. */
   apiUrl: string | null;
+  /** The web page with the token, `http://127.0.0.1:<apiPort>/#token=<token>`, or null. */
+  pageUrl: string | null;
+  /** The API's per-start token (`Authorization: Bearer <token>`). */
+  apiToken: string;
   /** `https://<provisionHost>:<port>` of the provisioning listener, or null when disabled. */
   provisionUrl: string | null;
   /** CA certificate: the agent's `--server-ca`. */
@@ -96,6 +105,13 @@ export interface DevCloud {
   connections(agentId: string): number;
   /** Closes every listener and connection. */
   stop(): Promise<void>;
+}
+
+/** 32 random bytes, base64url: a per-start token nobody can guess. */
+function randomToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 /** Common name of the peer certificate of a TLS socket, or null. */
@@ -176,6 +192,8 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
     url: `https://localhost:${port}`,
     port,
     apiUrl: null,
+    pageUrl: null,
+    apiToken: opts.apiToken ?? randomToken(),
     provisionUrl: null,
     caFile: ca.certFile,
     ca,
@@ -224,8 +242,14 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
   const ctx: ApiContext = { cloud, fleet };
   const api = opts.apiPort === null
     ? null
-    : serveApi(ctx, opts.apiPort ?? 0, [...WEB_ROUTES, ...opts.routes ?? []]);
-  if (api) cloud.apiUrl = `http://127.0.0.1:${api.addr.port}`;
+    : serveApi(ctx, opts.apiPort ?? 0, [...WEB_ROUTES, ...opts.routes ?? []], cloud.apiToken);
+  if (api) {
+    cloud.apiUrl = `http://127.0.0.1:${api.addr.port}`;
+    cloud.pageUrl = `${cloud.apiUrl}/#token=${cloud.apiToken}`;
+    const tokenFile = `${opts.dir}/api-token`;
+    await Deno.remove(tokenFile).catch(() => {});
+    await Deno.writeTextFile(tokenFile, cloud.apiToken + "\n", { createNew: true, mode: 0o600 });
+  }
   let provisioning: Deno.HttpServer<Deno.NetAddr> | null = null;
   if (opts.provisionPort !== undefined && opts.provisionPort !== null) {
     const hostname = opts.provisionHost ?? "127.0.0.1";
@@ -240,7 +264,8 @@ export async function startDevCloud(opts: DevCloudOptions): Promise<DevCloud> {
   }
   log(
     `devcloud: listening on ${cloud.url}${api ? `, API on ${cloud.apiUrl}` : ""}` +
-      (provisioning ? `, provisioning on ${cloud.provisionUrl}` : ""),
+      (provisioning ? `, provisioning on ${cloud.provisionUrl}` : "") +
+      (cloud.pageUrl ? `\ndevcloud: web page: ${cloud.pageUrl}` : ""),
   );
   return cloud;
 }
