@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseMessage, TOPIC_NAMES, type TopicName } from "./mod.ts";
+import { Heartbeat, parseMessage, TOPIC_NAMES, type TopicName, TOPICS } from "./mod.ts";
+import { drifts, helperText, loadGoldenAcks, valueAt } from "./testdata/drift.ts";
 
 interface Case {
   name: string;
@@ -74,3 +75,40 @@ Deno.test("non-object payloads get an error ack, never an exception", () => {
     assert.equal(r.ack.correlation_id, null);
   }
 });
+
+// Recorded acks of the original (testdata/golden_acks.json): each passes its topic's ack schema,
+// every drift of it is refused, and the texts come out of the contracts' helpers unchanged.
+const acks = await loadGoldenAcks();
+
+Deno.test("recorded acks cover every topic", () => {
+  for (const topic of TOPIC_NAMES) {
+    assert.ok(acks.topics[topic]?.acks.length, `no recorded ack for ${topic}`);
+  }
+  for (const topic of Object.keys(acks.topics)) {
+    assert.ok((TOPIC_NAMES as string[]).includes(topic), `${topic} is not a topic`);
+  }
+});
+
+for (const topic of TOPIC_NAMES) {
+  for (const c of acks.topics[topic]?.acks ?? []) {
+    Deno.test(`${topic}: recorded ack "${c.name}" passes the schema; drifts are refused`, () => {
+      const schema = TOPICS[topic].ack;
+      const r = schema.safeParse(c.ack);
+      assert.ok(r.success, r.success ? "" : JSON.stringify(r.error.issues));
+      assert.deepEqual(r.data, c.ack, "the schema must not drop or change anything");
+      const accepted = drifts(c).filter((d) => schema.safeParse(d.ack).success);
+      assert.deepEqual(accepted.map((d) => d.label), [], "drifts the schema let through");
+      for (const t of c.texts ?? []) {
+        assert.equal(helperText(t), valueAt(c.ack, t.path), `${t.helper} for ${t.path}`);
+      }
+    });
+  }
+}
+
+for (const c of acks.events.heartbeat?.acks ?? []) {
+  Deno.test(`heartbeat: recorded "${c.name}" passes the schema; drifts are refused`, () => {
+    assert.deepEqual(Heartbeat.parse(c.ack), c.ack);
+    const accepted = drifts(c).filter((d) => Heartbeat.safeParse(d.ack).success);
+    assert.deepEqual(accepted.map((d) => d.label), []);
+  });
+}

@@ -11,13 +11,13 @@ export interface Heartbeat {
   agent_id: string;
   /** Host CPU in % (0-100), rounded to 0.1. */
   cpu_usage: number;
-  /** Memory used in GB. */
+  /** Memory used in GB (bytes / 1024^3, as the original computes it), rounded to 0.1. */
   memory_usage: number;
-  /** Memory total in GB. */
+  /** Memory total in GB (bytes / 1024^3), rounded to 0.1. */
   memory_total: number;
-  /** Disk used in GB over physical filesystems, each device once. */
+  /** Disk used in GB (bytes / 1024^3) over physical filesystems, each device once. */
   disk_usage: number;
-  /** Disk total in GB. */
+  /** Disk total in GB (bytes / 1024^3). */
   disk_total: number;
   /** Seconds since the agent started. */
   uptime: number;
@@ -34,7 +34,7 @@ export interface Heartbeat {
 const gb = z.number().min(0);
 
 /**
- * Schema of {@linkcode Heartbeat}.
+ * Schema of {@linkcode Heartbeat}; closed (an unknown field is refused, so a drift fails the tests).
  *
  * @example
  * ```ts
@@ -46,7 +46,7 @@ const gb = z.number().min(0);
  * });
  * ```
  */
-export const Heartbeat: z.ZodType<Heartbeat> = z.object({
+export const Heartbeat: z.ZodType<Heartbeat> = z.strictObject({
   agent_id: z.string().min(1),
   cpu_usage: z.number().min(0).max(100),
   memory_usage: gb,

@@ -25,3 +25,4 @@ export * from "./netmon.ts";
 export * from "./topics.ts";
 export * from "./parse.ts";
 export * from "./state.ts";
+export * from "./texts.ts";

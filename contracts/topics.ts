@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { type CommonFields, ErrorAck, ORCHESTRATOR_DEVICE_ID } from "./common.ts";
+import { type CommonFields, ORCHESTRATOR_DEVICE_ID } from "./common.ts";
 import { commonShape, RUNTIME_NAME_RE, runtimeName } from "./_internal.ts";
 import { Period } from "./period.ts";
 import { type VnicConfig, VnicList } from "./vnic.ts";
@@ -71,6 +71,9 @@ export interface GetHostInterfaces extends CommonFields {
   detailed: boolean;
 }
 
+/** `get_serial_devices`: the common fields only. */
+export type GetSerialDevices = CommonFields;
+
 const deviceId = runtimeName;
 const deviceShape = { ...commonShape, device_id: deviceId };
 
@@ -114,15 +117,37 @@ const runCommand = z.object({
 
 const consumptionShape = { cpuPeriod: Period, memoryPeriod: Period };
 
-/** Ack schemas are open (`looseObject`): the agent may add fields, never drop one. */
+/**
+ * Ack schemas are strict: every key the original agent answers is required with its type, and
+ * an unknown key is refused, so a drifting handler fails the golden tests. The only extras are
+ * those protocol.md §9 item 6 allows ({@linkcode ackExtras}) and those §3 lists per topic.
+ */
 const ackBase = {
   action: z.string(),
   correlation_id: z.number().nullable(),
 };
 
+/** A problem reconciliation could not fix (agent/reconcile/problems.ts). */
+const networkProblem = z.strictObject({
+  vnic: z.string().nullable(),
+  code: z.string(),
+  message: z.string(),
+});
+
+/** Extra fields any ack may carry (protocol.md §9 item 6). */
+const ackExtras = {
+  progress: z.number().min(0).max(100).optional(),
+  warnings: z.array(z.string()).optional(),
+  network_problems: z.array(networkProblem).optional(),
+  agent_version: z.string().optional(),
+};
+
+/** Series points are integers, as the original's `int()` leaves them (reference §5.2). */
 const series = {
-  cpu_usage: z.array(z.object({ timestamp: z.number(), cpu: z.number() })),
-  memory_usage: z.array(z.object({ timestamp: z.number(), memory: z.number() })),
+  cpu_usage: z.array(z.strictObject({ timestamp: z.number().int(), cpu: z.number().int() })),
+  memory_usage: z.array(
+    z.strictObject({ timestamp: z.number().int(), memory: z.number().int() }),
+  ),
 };
 
 /** Fields every ack carries. */
@@ -147,7 +172,8 @@ export type TopicName =
   | "get_consumption_device"
   | "get_consumption_orchestrator"
   | "get_device_status"
-  | "get_host_interfaces";
+  | "get_host_interfaces"
+  | "get_serial_devices";
 
 /** Request type per topic. */
 export interface TopicMessages {
@@ -173,6 +199,8 @@ export interface TopicMessages {
   get_device_status: GetDeviceStatus;
   /** Host interfaces. */
   get_host_interfaces: GetHostInterfaces;
+  /** Serial devices of the host. */
+  get_serial_devices: GetSerialDevices;
 }
 
 /** One registry entry: the request schema (input: anything) and the ack schema. */
@@ -187,15 +215,192 @@ export interface TopicSpec<T> {
   long: boolean;
 }
 
-function ack(shape: z.ZodRawShape): z.ZodType<AckBase> {
+/**
+ * An error ack, closed: `{action, correlation_id, status:"error", error, errors?}`; `device_id`
+ * may come along (the original's `get_device_status` failure carries it, reference §4.7).
+ */
+const strictErrorAck = z.strictObject({
+  ...ackBase,
+  status: z.literal("error"),
+  error: z.string(),
+  errors: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  device_id: z.string().optional(),
+});
+
+/** One success shape (or several) of a topic, closed, plus the error ack. */
+function ack(...shapes: z.ZodRawShape[]): z.ZodType<AckBase> {
+  const success = shapes.map((shape) => z.strictObject({ ...ackBase, ...shape, ...ackExtras }));
   // The error ack is a closed shape without an index signature; as a member of the union it is
   // still an AckBase on the wire.
-  return z.union([z.looseObject({ ...ackBase, ...shape }), ErrorAck]) as unknown as z.ZodType<
-    AckBase
-  >;
+  return z.union([...success, strictErrorAck]) as unknown as z.ZodType<AckBase>;
 }
 
-const containerStatus = z.string();
+/** Docker's `State.Status`. */
+const containerStatus = z.enum([
+  "created",
+  "running",
+  "paused",
+  "restarting",
+  "removing",
+  "exited",
+  "dead",
+]);
+
+const isoTime = z.iso.datetime({ offset: true });
+
+/** `start_device`, `stop_device`, `restart_device` (ours, protocol.md §3 and §9 item 3). */
+const lifecycleAck = ack({
+  status: z.literal("success"),
+  device_id: z.string(),
+  success: z.literal(true),
+  container_status: containerStatus,
+});
+
+/**
+ * Steps of a tracked operation: protocol.md §3 and the original's (reference §4.2, §4.4, §4.7).
+ */
+const operationStep = z.enum([
+  "validating_config",
+  "pulling_image",
+  "creating_networks",
+  "creating_container",
+  "starting_container",
+  "stopping_container",
+  "removing_networks",
+  "starting_dhcp",
+  "configuring_wifi_vnics",
+  "starting",
+  "returning_dedicated_nics",
+  "deleting_runtimes",
+  "cleaning_networks",
+  "cleaning_proxy_arp",
+  "deleting_netmon",
+  "deleting_volume",
+  "removing_self",
+]);
+
+/** DHCP lease states reported in `networks[<net>].dhcp` of `get_device_status`. */
+export type DhcpLeaseState = "requesting" | "bound" | "renewing" | "expired" | "failed";
+
+/**
+ * Lease state of a DHCP vNIC, inside its `networks[<net>]` entry of `get_device_status` (an
+ * allowed extra, protocol.md §9 item 6; the original has no such field).
+ */
+export interface DhcpLease {
+  /**
+   * `requesting` until the first lease, `bound` while one holds, `renewing` while a renewal
+   * runs, `expired` when the lease ran out without renewal, `failed` when the client gave up
+   * or could not start.
+   */
+  state: DhcpLeaseState;
+  /** ISO 8601 end of the current lease, when one is held. */
+  expires_at?: string;
+}
+
+/** One entry of `networks` in a present runtime's status. */
+export interface DeviceNetwork {
+  /** Address on that network (the DHCP lease's when there is one). */
+  ip_address: string | null;
+  /** MAC of the endpoint. */
+  mac_address: string | null;
+  /** Gateway of that network (the lease's when there is one). */
+  gateway: string | null;
+  /** Lease state, for DHCP vNICs only. */
+  dhcp?: DhcpLease;
+}
+
+const dhcpLease = z.strictObject({
+  state: z.enum(["requesting", "bound", "renewing", "expired", "failed"]),
+  expires_at: isoTime.optional(),
+});
+
+const deviceNetwork = z.strictObject({
+  ip_address: z.string().nullable(),
+  mac_address: z.string().nullable(),
+  gateway: z.string().nullable(),
+  dhcp: dhcpLease.optional(),
+});
+
+/** `get_device_status` while an operation runs (reference §4.7). */
+const operationStatus = {
+  status: z.enum(["creating", "deleting"]),
+  device_id: z.string(),
+  operation: z.enum(["create", "delete"]),
+  step: operationStep.optional(),
+  started_at: isoTime,
+  updated_at: isoTime,
+  message: z.string(),
+};
+
+/** `get_device_status` after an operation failed: `error` holds why (reference §4.7). */
+const failedStatus = { ...operationStatus, status: z.literal("error"), error: z.string() };
+
+/** `get_device_status` of an absent runtime. */
+const notFoundStatus = {
+  status: z.literal("not_found"),
+  device_id: z.string(),
+  message: z.string(),
+};
+
+/** `get_device_status` of a present runtime (reference §4.7, protocol.md §3). */
+const presentStatus = {
+  status: z.literal("success"),
+  device_id: z.string(),
+  container_status: containerStatus,
+  is_running: z.boolean(),
+  networks: z.record(z.string(), deviceNetwork),
+  restart_count: z.number().int().min(0),
+  internal_ip: z.string().nullable().optional(),
+  uptime_seconds: z.number().int().min(0).optional(),
+  exit_code: z.number().int().optional(),
+  health_status: z.enum(["starting", "healthy", "unhealthy"]).optional(),
+  serial_ports: z.array(z.strictObject({
+    name: z.string(),
+    device_id: z.string(),
+    container_path: z.string(),
+    status: z.enum(["disconnected", "connected", "error"]),
+    current_host_path: z.string().nullable().optional(),
+  })).optional(),
+};
+
+/** One serial device of `get_serial_devices` (reference §4.9). */
+export interface SerialDevice {
+  /** Device node, e.g. `/dev/ttyUSB0`. */
+  path: string;
+  /** Stable link under `/dev/serial/by-id/`, or null when udev made none. */
+  device_id: string | null;
+  /** USB vendor id (4 hex digits), or null. */
+  vendor_id: string | null;
+  /** USB product id (4 hex digits), or null. */
+  product_id: string | null;
+  /** USB serial number, or null. */
+  serial: string | null;
+  /** USB manufacturer string, or null. */
+  manufacturer: string | null;
+  /** USB product string, or null. */
+  product: string | null;
+}
+
+const serialDevice = z.strictObject({
+  path: z.string(),
+  device_id: z.string().nullable(),
+  vendor_id: z.string().nullable(),
+  product_id: z.string().nullable(),
+  serial: z.string().nullable(),
+  manufacturer: z.string().nullable(),
+  product: z.string().nullable(),
+});
+
+/** `"<N> MB"`, `"unlimited"` or `"N/A"` (reference §4.6). */
+const memoryLimit = z.string().regex(
+  /^(\d+ MB|unlimited|N\/A)$/,
+  'must be "<N> MB", "unlimited" or "N/A"',
+);
+/** `"<x.y> vCPU"`, `"unlimited"` or `"N/A"` (reference §4.6). */
+const cpuLimit = z.string().regex(
+  /^(\d+\.\d vCPU|unlimited|N\/A)$/,
+  'must be "<x.y> vCPU", "unlimited" or "N/A"',
+);
 
 /**
  * The topic registry: one table, topic name to request and ack schemas.
@@ -210,7 +415,12 @@ const containerStatus = z.string();
 export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
   create_new_runtime: {
     request: createNewRuntime,
-    ack: ack({ status: z.literal("creating"), container_id: z.string(), message: z.string() }),
+    ack: ack({
+      status: z.literal("creating"),
+      container_id: z.string(),
+      message: z.string(),
+      serial_configs_count: z.number().int().min(0).optional(),
+    }),
     device: false,
     long: true,
   },
@@ -232,34 +442,19 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
   },
   start_device: {
     request: z.object(deviceShape),
-    ack: ack({
-      status: z.literal("success"),
-      device_id: z.string(),
-      success: z.literal(true),
-      container_status: containerStatus,
-    }),
+    ack: lifecycleAck,
     device: true,
     long: false,
   },
   stop_device: {
     request: z.object(deviceShape),
-    ack: ack({
-      status: z.literal("success"),
-      device_id: z.string(),
-      success: z.literal(true),
-      container_status: containerStatus,
-    }),
+    ack: lifecycleAck,
     device: true,
     long: false,
   },
   restart_device: {
     request: z.object(deviceShape),
-    ack: ack({
-      status: z.literal("success"),
-      device_id: z.string(),
-      success: z.literal(true),
-      container_status: containerStatus,
-    }),
+    ack: lifecycleAck,
     device: true,
     long: false,
   },
@@ -267,7 +462,7 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
     request: runCommand,
     ack: ack({
       status: z.enum(["success", "error"]),
-      http_response: z.object({
+      http_response: z.strictObject({
         status_code: z.number().int(),
         headers: z.record(z.string(), z.string()),
         ok: z.boolean(),
@@ -280,24 +475,20 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
   },
   get_consumption_device: {
     request: z.object({ ...deviceShape, ...consumptionShape }),
-    ack: ack({
-      device_id: z.string(),
-      memory: z.string(),
-      cpu: z.string(),
-      ...series,
-    }),
+    // The original's success has no `status` (reference §4.6).
+    ack: ack({ device_id: z.string(), memory: memoryLimit, cpu: cpuLimit, ...series }),
     device: true,
     long: false,
   },
   get_consumption_orchestrator: {
     request: z.object({ ...commonShape, ...consumptionShape }),
     ack: ack({
-      ip_addresses: z.array(z.object({ interface: z.string(), ip_address: z.string() })),
-      memory: z.number(),
-      cpu: z.number(),
+      ip_addresses: z.array(z.strictObject({ interface: z.string(), ip_address: z.string() })),
+      memory: z.number().int().min(0),
+      cpu: z.number().int().min(1),
       os: z.string(),
       kernel: z.string(),
-      disk: z.number(),
+      disk: z.number().int().min(0),
       ...series,
     }),
     device: false,
@@ -311,10 +502,7 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
         `must be a runtime name or "${ORCHESTRATOR_DEVICE_ID}"`,
       ),
     }),
-    ack: ack({
-      status: z.enum(["creating", "deleting", "error", "not_found", "success", "accepted"]),
-      device_id: z.string(),
-    }),
+    ack: ack(operationStatus, failedStatus, notFoundStatus, presentStatus),
     device: true,
     long: false,
   },
@@ -326,14 +514,26 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
     }),
     ack: ack({
       status: z.literal("success"),
-      interfaces: z.array(z.looseObject({
+      interfaces: z.array(z.strictObject({
         name: z.string(),
         ip_address: z.string().nullable(),
         ipv4_addresses: z.array(z.string()),
         mac_address: z.string().nullable(),
         subnet: z.string().nullable().optional(),
         gateway: z.string().nullable().optional(),
+        dedicated_to: z.string().optional(),
+        dedicated_only: z.literal(true).optional(),
       })),
+    }),
+    device: false,
+    long: false,
+  },
+  get_serial_devices: {
+    request: z.object(commonShape),
+    ack: ack({
+      status: z.literal("success"),
+      devices: z.array(serialDevice),
+      count: z.number().int().min(0),
     }),
     device: false,
     long: false,
