@@ -1,6 +1,17 @@
 /**
  * Events and commands on netmon's Unix socket (protocol.md §6): newline-delimited JSON.
  *
+ * Two netmons and two agents meet on this socket during an upgrade from the Python agent
+ * (original-agent-reference.md §9), so the contracts describe both dialects:
+ * - events always carry `type`; ours are {@linkcode NetmonEvent}, the original's extra ones
+ *   (serial devices, DHCP leases) are {@linkcode NetmonOriginalEvent};
+ * - a command carrying `id` gets a typed {@linkcode NetmonReply} (`type: "reply"`, the same `id`);
+ *   a command without `id` (the original agent) gets the original's untyped
+ *   {@linkcode NetmonPlainReply} (`{success, ...}`), matched by order.
+ *
+ * Compatibility rule: fields are added, never dropped (`netmon_test.ts` checks the exported JSON
+ * Schemas against the first published ones in `testdata/netmon_v1/`).
+ *
  * @module
  */
 import { z } from "zod";
@@ -28,8 +39,11 @@ export interface NetmonInterface {
   operstate: "UP";
   /** Wireless interfaces are `"wifi"`. */
   type: "ethernet" | "wifi";
-  /** Lower-case MAC with colons. */
-  mac_address: string;
+  /**
+   * Lower-case MAC with colons. Our netmon always sends it; the original netmon sends none, so a
+   * reader must not depend on it.
+   */
+  mac_address?: string;
   /** IPv4 addresses, possibly empty. */
   ipv4_addresses: NetmonAddress[];
   /** Default route's gateway through this interface, or null. */
@@ -51,7 +65,7 @@ const ifaceShape = z.object({
   index: z.number().int().min(0),
   operstate: z.literal("UP"),
   type: z.enum(["ethernet", "wifi"]),
-  mac_address: z.string(),
+  mac_address: z.string().optional(),
   ipv4_addresses: z.array(address),
   gateway: ipv4.nullable(),
   timestamp: z.string(),
@@ -130,11 +144,37 @@ export const NetmonEvent: z.ZodType<NetmonEvent> = z.discriminatedUnion("type", 
   z.object({ type: z.literal("network_change"), data: z.union([gone, ifaceShape]) }),
 ]);
 
-/** Requests a client may send to netmon. Anything else is answered with an error line. */
+/**
+ * Requests a client may send to netmon. Anything else is answered at once with an error reply
+ * (the original agent's `start_dhcp`, `move_nic_to_container`, ... included).
+ */
 export interface NetmonCommand {
-  /** `get_status`: counters and interfaces; `resync`: re-dump now and publish differences. */
-  command: "get_status" | "resync";
+  /**
+   * `get_status`: counters and interfaces (plus the original's `status` object); `resync`: re-dump
+   * now and publish differences; `get_netlink_status`, `get_dhcp_status`, `get_device_status`:
+   * the original's status queries, answered truthfully for this netmon.
+   */
+  command:
+    | "get_status"
+    | "resync"
+    | "get_netlink_status"
+    | "get_dhcp_status"
+    | "get_device_status";
+  /** Asks for a typed reply carrying the same id. Without it the reply is the original's shape. */
+  id?: string | number;
 }
+
+/** Names of {@linkcode NetmonCommand}. */
+export const NETMON_COMMANDS: readonly NetmonCommand["command"][] = [
+  "get_status",
+  "resync",
+  "get_netlink_status",
+  "get_dhcp_status",
+  "get_device_status",
+];
+
+/** A request id: short, so a reply line stays small. */
+const requestId = z.union([z.string().max(64), z.number().int()]);
 
 /**
  * Schema of {@linkcode NetmonCommand}.
@@ -143,21 +183,27 @@ export interface NetmonCommand {
  * ```ts
  * import { NetmonCommand } from "@edge-orchestrator/contracts";
  * console.assert(NetmonCommand.safeParse({ command: "get_status" }).success);
+ * console.assert(NetmonCommand.safeParse({ command: "get_status", id: 7 }).success);
  * console.assert(!NetmonCommand.safeParse({ command: "exec" }).success);
  * ```
  */
 export const NetmonCommand: z.ZodType<NetmonCommand> = z.object({
-  command: z.enum(["get_status", "resync"]),
+  command: z.enum(NETMON_COMMANDS as [NetmonCommand["command"], ...NetmonCommand["command"][]]),
+  id: requestId.optional(),
 });
 
-/** netmon's answer line to a command. */
+/** netmon's typed answer to a command that carried an `id` (ours). */
 export interface NetmonReply {
   /** Always `"reply"`. */
   type: "reply";
+  /** The request's `id` (absent only when the line could not be read). */
+  id?: string | number;
   /** The command answered, or null when the line could not be read. */
   command: string | null;
   /** Outcome. */
   status: "ok" | "error";
+  /** Same outcome as the original's replies spell it (`status === "ok"`). */
+  success?: boolean;
   /** Why it failed. */
   error?: string;
   /** Command-specific result. */
@@ -170,13 +216,98 @@ export interface NetmonReply {
  * @example
  * ```ts
  * import { NetmonReply } from "@edge-orchestrator/contracts";
- * NetmonReply.parse({ type: "reply", command: null, status: "error", error: "not JSON" });
+ * NetmonReply.parse({ type: "reply", command: null, status: "error", error: "Invalid JSON" });
  * ```
  */
 export const NetmonReply: z.ZodType<NetmonReply> = z.object({
   type: z.literal("reply"),
+  id: requestId.optional(),
   command: z.string().nullable(),
   status: z.enum(["ok", "error"]),
+  success: z.boolean().optional(),
   error: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 });
+
+/**
+ * A reply in the original netmon's shape (reference §9.3): no `type`, so the original agent routes
+ * it as the answer to its pending command. Command-specific fields sit beside `success`
+ * (`status`, `message`, `present`, ...).
+ */
+export interface NetmonPlainReply {
+  /** Outcome. */
+  success: boolean;
+  /** Why it failed. */
+  error?: string;
+  /** Command-specific fields. */
+  [field: string]: unknown;
+}
+
+/**
+ * Schema of {@linkcode NetmonPlainReply}: any object with a boolean `success` and no `type`.
+ *
+ * @example
+ * ```ts
+ * import { NetmonPlainReply } from "@edge-orchestrator/contracts";
+ * NetmonPlainReply.parse({ success: false, error: "Unknown command: exec" });
+ * console.assert(!NetmonPlainReply.safeParse({ type: "reply", success: true }).success);
+ * ```
+ */
+export const NetmonPlainReply: z.ZodType<NetmonPlainReply> = z.looseObject({
+  type: z.never().optional(),
+  success: z.boolean(),
+  error: z.string().optional(),
+});
+
+/** A serial device as the original netmon describes it (reference §9.2). */
+export interface NetmonSerialDevice {
+  /** `/dev/ttyUSB0`, ... */
+  path: string;
+  /** `/dev/serial/by-id/...`, or null. */
+  by_id: string | null;
+  /** Other fields (major, minor, vendor_id, product_id, serial, subsystem, ...). */
+  [field: string]: unknown;
+}
+
+/** Events only the original netmon sends; this project's agent reads and ignores them. */
+export type NetmonOriginalEvent =
+  | { type: "device_discovery"; data: { devices: NetmonSerialDevice[]; timestamp?: string } }
+  | { type: "device_change"; data: { action: "add" | "remove"; device: NetmonSerialDevice } }
+  | {
+    type: "dhcp_update";
+    data: {
+      container_name: string;
+      vnic_name: string;
+      ip: string;
+      [field: string]: unknown;
+    };
+  };
+
+const serialDevice = z.looseObject({ path: z.string(), by_id: z.string().nullable() });
+
+/**
+ * Schema of {@linkcode NetmonOriginalEvent} (loose: only the fields a reader would key on).
+ *
+ * @example
+ * ```ts
+ * import { NetmonOriginalEvent } from "@edge-orchestrator/contracts";
+ * NetmonOriginalEvent.parse({
+ *   type: "device_change",
+ *   data: { action: "remove", device: { path: "/dev/ttyUSB0", by_id: null, subsystem: "tty" } },
+ * });
+ * ```
+ */
+export const NetmonOriginalEvent: z.ZodType<NetmonOriginalEvent> = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("device_discovery"),
+    data: z.looseObject({ devices: z.array(serialDevice), timestamp: z.string().optional() }),
+  }),
+  z.object({
+    type: z.literal("device_change"),
+    data: z.looseObject({ action: z.enum(["add", "remove"]), device: serialDevice }),
+  }),
+  z.object({
+    type: z.literal("dhcp_update"),
+    data: z.looseObject({ container_name: z.string(), vnic_name: z.string(), ip: z.string() }),
+  }),
+]);

@@ -10,6 +10,8 @@ import { type Level, LEVELS } from "./log.ts";
 export interface Config {
   socket: string;
   debounceMs: number;
+  /** Period of the full re-send of every interface; 0 turns it off. */
+  resendMs: number;
   logLevel: Level;
 }
 
@@ -20,6 +22,11 @@ export const DEFAULT_SOCKET = "/var/orchestrator/netmon.sock";
  * one to two seconds; 3 s lets it settle so clients see one change, not the intermediate states.
  */
 export const DEFAULT_DEBOUNCE_MS = 3000;
+/**
+ * 30 s: the original netmon re-sends every interface this often (reference §9.2), and the
+ * original agent's re-wiring runs from those re-sends; clients written for it rely on it.
+ */
+export const DEFAULT_RESEND_MS = 30_000;
 /** An hour: any longer is a typo, and would leave clients blind to changes. */
 export const MAX_DEBOUNCE_MS = 3_600_000;
 
@@ -30,6 +37,7 @@ Usage: deno task netmon -- [flags]
 
   --socket PATH       env NETMON_SOCKET       default ${DEFAULT_SOCKET}
   --debounce MS       env NETMON_DEBOUNCE_MS  default ${DEFAULT_DEBOUNCE_MS} (quiet time before a change)
+  --resend MS                                 default ${DEFAULT_RESEND_MS} (re-send every interface; 0 = never)
   --log-level LEVEL   env NETMON_LOG_LEVEL    default INFO (${LEVELS.join(", ")})
   --help              this text`;
 
@@ -39,7 +47,7 @@ export type ConfigResult =
   | { kind: "help" }
   | { kind: "error"; message: string };
 
-const STRING_FLAGS = new Set(["socket", "debounce", "log-level"]);
+const STRING_FLAGS = new Set(["socket", "debounce", "resend", "log-level"]);
 
 /**
  * Reads `--name value`, `--name=value` and `--help`/`-h`. A few lines of our own instead of
@@ -86,6 +94,14 @@ export function parseConfig(
       message: `Invalid --debounce "${rawDebounce}": expected milliseconds, 0-${MAX_DEBOUNCE_MS}`,
     };
   }
+  const rawResend = values.resend as string | undefined;
+  const resendMs = rawResend === undefined ? DEFAULT_RESEND_MS : Number(rawResend);
+  if (!/^\d+$/.test(rawResend ?? "0") || resendMs > MAX_DEBOUNCE_MS) {
+    return {
+      kind: "error",
+      message: `Invalid --resend "${rawResend}": expected milliseconds, 0-${MAX_DEBOUNCE_MS}`,
+    };
+  }
   const rawLevel = (values["log-level"] as string | undefined) ?? env("NETMON_LOG_LEVEL") ??
     "INFO";
   const logLevel = LEVELS.find((l) => l === rawLevel.toUpperCase());
@@ -95,5 +111,5 @@ export function parseConfig(
       message: `Invalid --log-level "${rawLevel}": expected one of ${LEVELS.join(", ")}`,
     };
   }
-  return { kind: "ok", config: { socket, debounceMs, logLevel } };
+  return { kind: "ok", config: { socket, debounceMs, resendMs, logLevel } };
 }

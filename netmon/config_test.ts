@@ -1,23 +1,28 @@
 import assert from "node:assert/strict";
-import { DEFAULT_DEBOUNCE_MS, DEFAULT_SOCKET, parseConfig } from "./config.ts";
+import { DEFAULT_DEBOUNCE_MS, DEFAULT_RESEND_MS, DEFAULT_SOCKET, parseConfig } from "./config.ts";
 
 const noEnv = () => undefined;
 
 Deno.test("defaults, flags, environment, flag wins", () => {
   assert.deepEqual(parseConfig([], noEnv), {
     kind: "ok",
-    config: { socket: DEFAULT_SOCKET, debounceMs: DEFAULT_DEBOUNCE_MS, logLevel: "INFO" },
+    config: {
+      socket: DEFAULT_SOCKET,
+      debounceMs: DEFAULT_DEBOUNCE_MS,
+      resendMs: DEFAULT_RESEND_MS,
+      logLevel: "INFO",
+    },
   });
   const env = (n: string) =>
     ({ NETMON_SOCKET: "/e.sock", NETMON_DEBOUNCE_MS: "10", NETMON_LOG_LEVEL: "debug" })[n];
   assert.deepEqual(parseConfig([], env), {
     kind: "ok",
-    config: { socket: "/e.sock", debounceMs: 10, logLevel: "DEBUG" },
+    config: { socket: "/e.sock", debounceMs: 10, resendMs: 30_000, logLevel: "DEBUG" },
   });
-  assert.deepEqual(parseConfig(["--", "--socket", "/f.sock", "--debounce", "300"], env), {
-    kind: "ok",
-    config: { socket: "/f.sock", debounceMs: 300, logLevel: "DEBUG" },
-  });
+  assert.deepEqual(
+    parseConfig(["--", "--socket", "/f.sock", "--debounce", "300", "--resend=0"], env),
+    { kind: "ok", config: { socket: "/f.sock", debounceMs: 300, resendMs: 0, logLevel: "DEBUG" } },
+  );
   assert.deepEqual(parseConfig(["--help"], noEnv), { kind: "help" });
 });
 
@@ -27,6 +32,7 @@ Deno.test("bad values are one clear line", () => {
     [["--debounce=-5"], /^Invalid --debounce "-5"/],
     [["--debounce", "-5"], /--debounce/],
     [["--debounce", "99999999"], /^Invalid --debounce/],
+    [["--resend", "30s"], /^Invalid --resend "30s": expected milliseconds/],
     [["--log-level", "LOUD"], /^Invalid --log-level "LOUD": expected one of DEBUG/],
     [["--socket", ""], /^Invalid --socket: empty path/],
     [["--bogus"], /bogus/],

@@ -1,7 +1,8 @@
 /**
  * The netmon image's HEALTHCHECK: connects to the socket (`NETMON_SOCKET`, else
- * `/var/orchestrator/netmon.sock`, else the first argument), sends `{"command":"get_status"}` and
- * exits 0 when a `reply` line with `status: "ok"` comes back, 1 otherwise. Dependency-free so it
+ * `/var/orchestrator/netmon.sock`, else the first argument), sends
+ * `{"command":"get_status","id":"healthcheck"}` (the id asks for our typed reply, README "Replies")
+ * and exits 0 when a `reply` line with that id and `status: "ok"` comes back, 1 otherwise. Dependency-free so it
  * starts fast: it runs every 30 s inside the container.
  *
  * @module
@@ -10,11 +11,15 @@
 /** Docker's HEALTHCHECK timeout is 5 s; give up at 4 s so we report instead of being killed. */
 const TIMEOUT_MS = 4_000;
 
-/** Whether one JSON line is an ok reply to get_status. Pure. */
+/** The request id; its reply echoes it. */
+const ID = "healthcheck";
+
+/** Whether one JSON line is an ok reply to our get_status. Pure. */
 export function isOkReply(line: string): boolean {
   try {
     const msg = JSON.parse(line);
-    return msg?.type === "reply" && msg.command === "get_status" && msg.status === "ok";
+    return msg?.type === "reply" && msg.id === ID && msg.command === "get_status" &&
+      msg.status === "ok";
   } catch {
     return false;
   }
@@ -30,7 +35,9 @@ export async function check(path: string): Promise<{ ok: boolean; why: string }>
   }
   const timer = setTimeout(() => conn.close(), TIMEOUT_MS);
   try {
-    await conn.write(new TextEncoder().encode('{"command":"get_status"}\n'));
+    await conn.write(
+      new TextEncoder().encode(JSON.stringify({ command: "get_status", id: ID }) + "\n"),
+    );
     let buf = "";
     // Lines before the reply are events (the discovery netmon sends on every connect).
     for await (const chunk of conn.readable.pipeThrough(new TextDecoderStream())) {

@@ -10,6 +10,7 @@ import { createLogger } from "./log.ts";
 import { Monitor } from "./monitor.ts";
 import * as C from "./netlink_constants.ts";
 import { NetlinkClient } from "./netlink_client.ts";
+import { statusBody } from "./commands.ts";
 import { SocketServer } from "./server.ts";
 import { looksWireless, type WirelessProbe } from "./snapshot.ts";
 
@@ -69,14 +70,22 @@ async function main(): Promise<number> {
     discovery: () => monitor.discovery(),
     run: async (command) => {
       if (command === "resync") return { changes: await monitor.resync("client asked") };
-      return { ...monitor.status(), clients: server?.clientCount ?? 0 };
+      return statusBody(command, {
+        ours: { ...monitor.status(), clients: server?.clientCount ?? 0 },
+      });
     },
   });
   await server.listen();
   log.info(
-    `Serving ${config.socket} (debounce ${config.debounceMs} ms): ` +
-      monitor.interfaces.map((i) => i.interface).join(", "),
+    `Serving ${config.socket} (debounce ${config.debounceMs} ms, re-send every ` +
+      `${config.resendMs} ms): ` + monitor.interfaces.map((i) => i.interface).join(", "),
   );
+  // The original's periodic re-send, only while someone listens (it costs nothing otherwise).
+  const resend = config.resendMs > 0
+    ? setInterval(() => {
+      if ((server?.clientCount ?? 0) > 0) monitor.resendAll();
+    }, config.resendMs)
+    : undefined;
 
   const stopped = Promise.withResolvers<string>();
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
@@ -88,6 +97,7 @@ async function main(): Promise<number> {
   );
   const why = await Promise.race([stopped.promise, running]);
   log.info(`Stopping (${why})`);
+  clearInterval(resend);
   await server.close();
   await monitor.stop();
   return why.startsWith("SIG") ? 0 : 1;

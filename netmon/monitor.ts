@@ -38,7 +38,11 @@ export interface MonitorCounters {
   dumps: number;
   dump_retries: number;
   dump_failures: number;
+  /** Failed dumps since the last good one (the original's `consecutive_errors`). */
+  dump_failures_in_a_row: number;
   changes_published: number;
+  /** Interfaces re-sent by the periodic re-send (see {@linkcode Monitor.resendAll}). */
+  resent: number;
 }
 
 /** See the module doc. */
@@ -58,7 +62,9 @@ export class Monitor {
     dumps: 0,
     dump_retries: 0,
     dump_failures: 0,
+    dump_failures_in_a_row: 0,
     changes_published: 0,
+    resent: 0,
   };
 
   constructor(readonly deps: MonitorDeps) {
@@ -137,11 +143,13 @@ export class Monitor {
       dump = await this.deps.netlink.dumpAll();
     } catch (e) {
       this.counters.dump_failures++;
+      this.counters.dump_failures_in_a_row++;
       this.deps.log.error(`Cannot re-dump (${reason}): ${(e as Error).message}`);
       if (!this.#stopped) this.#debouncer.poke(); // try again after the next quiet period
       throw e;
     }
     this.counters.dumps++;
+    this.counters.dump_failures_in_a_row = 0;
     this.counters.dump_retries += dump.retries;
     if (dump.interrupted) this.#debouncer.poke(); // still churning: look again once it settles
     const at = this.#now().toISOString();
@@ -168,6 +176,21 @@ export class Monitor {
     this.deps.publish({ type: "network_change", data: change });
   }
 
+  /**
+   * Re-sends every published interface as a full `network_change`, stamped now, as the original
+   * netmon does every 30 s (reference §9.2): clients written for it expect a periodic refresh.
+   * Nothing changed, so readers that compare (ours) do nothing. Returns how many were sent.
+   */
+  resendAll(): number {
+    if (!this.#started || this.#stopped) return 0;
+    const timestamp = this.#now().toISOString();
+    const all = this.interfaces;
+    for (const i of all) this.deps.publish({ type: "network_change", data: { ...i, timestamp } });
+    this.counters.resent += all.length;
+    this.deps.log.debug(`Re-sent ${all.length} interface(s)`);
+    return all.length;
+  }
+
   /** A fresh `network_discovery`: the current picture, stamped now. */
   discovery(): NetworkDiscoveryEvent {
     const timestamp = this.#now().toISOString();
@@ -178,7 +201,7 @@ export class Monitor {
   }
 
   /** Data of the `get_status` reply. */
-  status(): Record<string, unknown> {
+  status(): Record<string, unknown> & MonitorCounters & { change_pending: boolean } {
     return {
       interfaces: this.interfaces,
       debounce_ms: this.deps.debounceMs,

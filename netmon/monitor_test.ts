@@ -134,10 +134,12 @@ Deno.test("a failing dump is counted, logged and retried after the next quiet pe
   netlink.dumpAll = () => Promise.reject(new Error("Cannot dump links: socket closed"));
   await assert.rejects(monitor.resync("test"), /socket closed/);
   assert.equal(monitor.counters.dump_failures, 1);
+  assert.equal(monitor.counters.dump_failures_in_a_row, 1);
   netlink.dumpAll = real;
   clock.advance(3000);
   await flush();
   assert.equal(monitor.counters.dumps, 2);
+  assert.equal(monitor.counters.dump_failures_in_a_row, 0);
 });
 
 Deno.test("a link reported down and then deleted is published down, then removed", async () => {
@@ -153,4 +155,21 @@ Deno.test("a link reported down and then deleted is published down, then removed
     overflow: false,
   });
   assert.deepEqual(summary(events), ["eo1 down", "eo1 removed", "eo0 removed"]);
+});
+
+Deno.test("resendAll re-publishes every interface as a full change, stamped now", async () => {
+  const { clock, events, monitor } = await setup();
+  clock.advance(30_000);
+  const names = monitor.interfaces.map((i) => i.interface);
+  assert.ok(names.includes("eo0") && names.includes("eo1"));
+  assert.equal(monitor.resendAll(), names.length);
+  assert.deepEqual(summary(events), names.map((n) => `${n} changed`));
+  for (const e of events) {
+    assert.ok(e.type === "network_change" && !("status" in e.data));
+    assert.equal(e.data.timestamp, "2026-11-25T12:00:30.000Z");
+  }
+  assert.equal(monitor.counters.resent, names.length);
+  assert.equal(monitor.counters.changes_published, 0, "a re-send is not a change");
+  await monitor.stop();
+  assert.equal(monitor.resendAll(), 0);
 });

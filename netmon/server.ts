@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { NetmonEvent, NetmonReply } from "../contracts/mod.ts";
-import { readCommand } from "./commands.ts";
+import type { NetmonEvent } from "../contracts/mod.ts";
+import { errorReply, okReply, readCommand, type Supported } from "./commands.ts";
 import type { Logger } from "./log.ts";
 
 /**
@@ -23,7 +23,8 @@ export interface ServerDeps {
   path: string;
   log: Logger;
   discovery: () => NetmonEvent;
-  run: (command: "get_status" | "resync") => Promise<Record<string, unknown>>;
+  /** Runs a command; resolves with its result (reply shaping is the server's, commands.ts). */
+  run: (command: Supported) => Promise<Record<string, unknown>>;
   maxQueueBytes?: number;
 }
 
@@ -123,7 +124,10 @@ export class SocketServer {
         }
         if (pending.length > MAX_LINE_BYTES) {
           client.send(
-            reply(null, "error", { error: `Cannot read command: over ${MAX_LINE_BYTES} bytes` }),
+            errorReply(
+              { command: null, shape: "typed" },
+              `Cannot read command: over ${MAX_LINE_BYTES} bytes`,
+            ),
           );
           pending = "";
         }
@@ -134,18 +138,18 @@ export class SocketServer {
     this.drop(client, null);
   }
 
+  /** Answers one line at once, in the shape its sender reads (commands.ts, README "Replies"). */
   async #answer(client: Client, line: string): Promise<void> {
     const read = readCommand(line);
     if (read.kind === "error") {
-      this.deps.log.debug(`Client ${client.id}: ${read.reply.error}`);
-      client.send(read.reply);
+      this.deps.log.debug(`Client ${client.id}: ${read.error}`);
+      client.send(errorReply(read, read.error));
       return;
     }
-    const name = read.command.command;
     try {
-      client.send(reply(name, "ok", { data: await this.deps.run(name) }));
+      client.send(okReply(read, await this.deps.run(read.command)));
     } catch (e) {
-      client.send(reply(name, "error", { error: (e as Error).message }));
+      client.send(errorReply(read, (e as Error).message));
     }
   }
 
@@ -178,14 +182,6 @@ export class SocketServer {
     for (const c of [...this.#clients]) this.drop(c, null);
     await Deno.remove(this.deps.path).catch(() => {});
   }
-}
-
-function reply(
-  command: string | null,
-  status: "ok" | "error",
-  extra: Partial<NetmonReply>,
-): NetmonReply {
-  return { type: "reply", command, status, ...extra };
 }
 
 /** Removes a leftover socket file; refuses a live one (another netmon) or a non-socket. */

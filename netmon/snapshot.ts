@@ -10,8 +10,27 @@ import * as C from "./netlink_constants.ts";
 import type { NetlinkDump } from "./netlink_client.ts";
 import type { LinkMessage } from "./netlink_parser.ts";
 
-/** Name prefixes of virtual links that are never published (protocol.md §6). */
-export const EXCLUDED_PREFIXES = ["docker", "br-", "veth", "virbr"] as const;
+/**
+ * Name prefixes of virtual links that are never published: protocol.md §6's (docker, br-, veth,
+ * virbr) and the rest of the original netmon's SKIP list (reference §9.2: VPN, overlay and CNI
+ * links, macvtap, sit and CAN), so both netmons publish the same names.
+ */
+export const EXCLUDED_PREFIXES = [
+  "docker",
+  "br-",
+  "veth",
+  "virbr",
+  "tailscale",
+  "zt",
+  "cni",
+  "flannel",
+  "kube-ipvs",
+  "wg",
+  "cilium",
+  "macvtap",
+  "sit",
+  "can",
+] as const;
 
 /** Decides whether a link is wireless (the composition root checks sysfs). */
 export type WirelessProbe = (name: string, link: LinkMessage) => boolean;

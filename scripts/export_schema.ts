@@ -14,6 +14,8 @@ import {
   Heartbeat,
   NetmonCommand,
   NetmonEvent,
+  NetmonOriginalEvent,
+  NetmonPlainReply,
   NetmonReply,
   RuntimeVnicsFile,
   TOPIC_NAMES,
@@ -39,6 +41,8 @@ export function buildSchemas(): Map<string, string> {
   put("netmon_event.json", NetmonEvent, "output");
   put("netmon_command.json", NetmonCommand, "input");
   put("netmon_reply.json", NetmonReply, "output");
+  put("netmon_plain_reply.json", NetmonPlainReply, "output");
+  put("netmon_original_event.json", NetmonOriginalEvent, "output");
   put("runtime_vnics.json", RuntimeVnicsFile as z.ZodType, "input");
   return files;
 }

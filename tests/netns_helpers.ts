@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { NetmonEvent, NetmonReply } from "../contracts/mod.ts";
+import { NetmonEvent, NetmonPlainReply, NetmonReply } from "../contracts/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -163,9 +163,18 @@ export class NetmonClient {
     } catch { /* closed */ }
   }
 
-  /** Sends one JSON line (or a raw string). */
+  #nextId = 1;
+
+  /**
+   * Sends one JSON line (or a raw string, exactly). An object command without `id` gets one, so
+   * netmon answers with our typed reply (see `reply`); send a string to get the original's
+   * untyped shape (see `plainReply`, netmon/README.md "Replies").
+   */
   async send(value: unknown): Promise<void> {
-    const line = typeof value === "string" ? value : JSON.stringify(value);
+    const withId = typeof value === "object" && value !== null && !("id" in value)
+      ? { ...value, id: this.#nextId++ }
+      : value;
+    const line = typeof withId === "string" ? withId : JSON.stringify(withId);
     await this.conn.write(new TextEncoder().encode(line + "\n"));
   }
 
@@ -195,6 +204,15 @@ export class NetmonClient {
   async reply(timeoutMs = 5000): Promise<NetmonReply> {
     return NetmonReply.parse(
       await this.next((v) => (v as { type?: string }).type === "reply", timeoutMs),
+    );
+  }
+
+  /** The next reply in the original's untyped shape `{success, ...}` (validated). */
+  async plainReply(timeoutMs = 5000): Promise<NetmonPlainReply> {
+    return NetmonPlainReply.parse(
+      await this.next((v) =>
+        typeof (v as { success?: unknown }).success === "boolean" &&
+        !("type" in (v as object)), timeoutMs),
     );
   }
 
