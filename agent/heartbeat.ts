@@ -14,9 +14,10 @@ import type { Session } from "./session/types.ts";
 /** Agent version reported in heartbeats (an allowed extra field). */
 export const AGENT_VERSION = "0.1.0";
 
-const GB = 1e9;
+/** GB as the original computes them: bytes / 1024^3 (a 23.5 GiB host shows 23.5, not 25.3). */
+export const GB = 1024 ** 3;
 
-/** Builds the heartbeat payload. Pure. GB are 10^9 bytes, as `df -H` and the cloud show them. */
+/** Builds the heartbeat payload. Pure. Memory and disk in GB of 1024^3 bytes, rounded to 0.1. */
 export function buildHeartbeat(
   agentId: string,
   snap: HostSnapshot,

@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { Heartbeat } from "../contracts/mod.ts";
 import { buildHeartbeat } from "./heartbeat.ts";
 
+const GIB = 1024 ** 3;
+
 Deno.test("heartbeat payload matches the contract and rounds to 0.1", () => {
   const hb = buildHeartbeat(
     "07048933",
     {
       cpuPercent: 12.345,
-      memUsed: 1.26e9,
-      memTotal: 16e9,
-      diskUsed: 20.04e9,
+      memUsed: 1.26 * GIB,
+      memTotal: 23.5 * GIB,
+      diskUsed: 20.04 * GIB,
       diskTotal: 250e9,
       sampledAt: 0,
     },
@@ -21,6 +23,10 @@ Deno.test("heartbeat payload matches the contract and rounds to 0.1", () => {
   assert.equal(hb.cpu_usage, 12.3);
   assert.equal(hb.memory_usage, 1.3);
   assert.equal(hb.disk_usage, 20);
+  // GB are bytes / 1024^3 as the original computes them: 23.5 GiB shows 23.5 (not 25.2), and a
+  // "250 GB" disk of 250e9 bytes shows 232.8.
+  assert.equal(hb.memory_total, 23.5);
+  assert.equal(hb.disk_total, 232.8);
   assert.equal(hb.uptime, 61);
   assert.equal(hb.status, "online");
   assert.equal(hb.timestamp, "2026-01-01T00:00:00.000Z");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Heartbeat, parseMessage, TOPIC_NAMES, type TopicName, TOPICS } from "./mod.ts";
-import { drifts, helperText, loadGoldenAcks, valueAt } from "./testdata/drift.ts";
+import { drifts, helperText, loadGoldenAcks, shapeDiff, valueAt } from "./testdata/drift.ts";
 
 interface Case {
   name: string;
@@ -112,3 +112,23 @@ for (const c of acks.events.heartbeat?.acks ?? []) {
     assert.deepEqual(accepted.map((d) => d.label), []);
   });
 }
+
+Deno.test("shapeDiff finds missing and extra keys, other types, fractions for integers", () => {
+  const c = acks.topics.get_consumption_device!.acks.find((a) => a.name === "success")!;
+  const ack = c.ack as Record<string, unknown>;
+  const table: [string, unknown, string[]][] = [
+    ["same", ack, []],
+    ["fraction", { ...ack, cpu_usage: [{ timestamp: 1, cpu: 1.5 }] }, [
+      "cpu_usage[].cpu: number, the original has integer",
+    ]],
+    ["missing", { ...ack, memory: undefined, cpu: undefined }, []],
+    ["extra", { ...ack, status: "success" }, ["status: not in the original's ack"]],
+    ["type", { ...ack, memory: 512 }, ["memory: integer, the original has string"]],
+  ];
+  const clean = (v: unknown) => JSON.parse(JSON.stringify(v));
+  for (const [name, ours, want] of table) {
+    const got = shapeDiff(c, clean(ours));
+    if (name === "missing") assert.deepEqual(got, ["memory: missing", "cpu: missing"], name);
+    else assert.deepEqual(got, want, name);
+  }
+});
