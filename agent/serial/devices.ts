@@ -15,6 +15,12 @@ export interface SerialRoots {
   dev: string;
   /** sysfs mount, normally `/sys`. */
   sys: string;
+  /**
+   * Device directory as the answer names it, when `dev` is a mount of the host's `/dev`
+   * elsewhere (in the agent's container: `-v /dev:/host/dev:ro`, `dev: "/host/dev"`,
+   * `reportAs: "/dev"`). Defaults to `dev`.
+   */
+  reportAs?: string;
 }
 
 /** The real roots. */
@@ -149,5 +155,5 @@ export async function readSerialDevices(roots: SerialRoots = HOST_ROOTS): Promis
       usb.set(node, sysReal === null ? NO_USB : await usbAttributes(sysReal, node));
     }
   }
-  return serialDevicesOf(roots.dev, nodes, byId, usb);
+  return serialDevicesOf(roots.reportAs ?? roots.dev, nodes, byId, usb);
 }

@@ -66,6 +66,11 @@ Deno.test("readSerialDevices: the testdata host tree, read-only", async () => {
     EXPECTED(`${root}/dev`),
   );
   assert.deepEqual(await snapshot(root), before, "nothing created or changed");
+  assert.deepEqual(
+    await readSerialDevices({ dev: `${root}/dev`, sys: `${root}/sys`, reportAs: "/dev" }),
+    EXPECTED("/dev"),
+    "a host /dev mounted elsewhere is reported as /dev",
+  );
   const empty = `${FIXTURE}empty`;
   assert.deepEqual(await readSerialDevices({ dev: `${empty}/dev`, sys: `${empty}/sys` }), []);
   assert.deepEqual(await readSerialDevices({ dev: `${empty}/missing`, sys: `${empty}/none` }), []);
