@@ -7,6 +7,8 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Config } from "./config.ts";
 import { silentLogger } from "./log.ts";
+import { InterfaceCache, primarySubnet } from "./network/interface_cache.ts";
+import { parseNetmonLine } from "./network/netmon_client.ts";
 import { checkCertificate, IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
 
@@ -198,28 +200,122 @@ async function checkDocker(cfg: Config): Promise<CheckResult> {
   }
 }
 
-async function checkNetmon(cfg: Config): Promise<CheckResult> {
+/**
+ * Both netmons send `network_discovery` right after accept; 3 s covers a loaded host. Without it
+ * the agent's interface cache stays empty.
+ */
+const NETMON_DISCOVERY_MS = 3_000;
+/** The original netmon reads commands only every ~1.1 s (reference §9.1): give it 2 s. */
+const NETMON_REPLY_MS = 2_000;
+
+/** Timeouts of {@linkcode checkNetmon} (tests shorten them). */
+export interface NetmonCheckOptions {
+  discoveryMs?: number;
+  replyMs?: number;
+}
+
+/**
+ * Reads netmon the way the agent does: the check passes only when a discovery fills an interface
+ * cache with at least one interface; a socket that answers but leaves the cache empty fails (creates
+ * without `parent_subnet` and re-wiring could not work). Then asks `get_status` to tell which
+ * netmon answers (ours replies typed, the original Python one in its untyped shape).
+ */
+export async function checkNetmon(
+  path: string,
+  opts: NetmonCheckOptions = {},
+): Promise<CheckResult> {
+  const name = "netmon socket";
   const hint = "start the netmon container (it shares the state directory) or fix --netmon-socket";
+  const discoveryMs = opts.discoveryMs ?? NETMON_DISCOVERY_MS;
+  let conn: Deno.UnixConn;
   try {
-    const text = await withTimeout(
-      firstBytes(cfg.netmonSocket, null, (s) => s.includes("\n")),
+    conn = await withTimeout(
+      Deno.connect({ transport: "unix", path }),
       LOCAL_TIMEOUT_MS,
       "netmon",
     );
-    const event = JSON.parse(text.split("\n")[0]!);
-    return {
-      name: "netmon socket",
-      ok: typeof event?.type === "string",
-      detail: `${cfg.netmonSocket} sent ${event?.type ?? "no event"}`,
-      hint,
-    };
   } catch (err) {
+    return { name, ok: false, detail: `${path}: ${(err as Error).message}`, hint };
+  }
+  const cache = new InterfaceCache();
+  const skipped: string[] = [];
+  let reply: "typed" | "plain" | null = null;
+  let closed = false;
+  let wake = () => {};
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buf = "";
+    try {
+      for await (const chunk of conn.readable) {
+        buf += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (!line) continue;
+          const p = parseNetmonLine(line);
+          if ("event" in p) cache.apply(p.event);
+          else if ("reply" in p) reply ??= p.shape;
+          else if ("skip" in p) skipped.push(p.skip);
+        }
+        wake();
+      }
+    } catch { /* closed below */ }
+    closed = true;
+    wake();
+  })();
+  const until = async (done: () => boolean, ms: number) => {
+    const end = Date.now() + ms;
+    while (!done() && !closed && Date.now() < end) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.max(0, end - Date.now()));
+        wake = () => (clearTimeout(t), r());
+      });
+    }
+  };
+  try {
+    await until(() => cache.synced, discoveryMs);
+    const why = skipped.length
+      ? ` (${skipped.length} line(s) unreadable, first: ${skipped[0]})`
+      : "";
+    const consequence = "the agent's interface cache stays empty: creates without parent_subnet " +
+      "and re-wiring cannot work";
+    if (!cache.synced) {
+      return {
+        name,
+        ok: false,
+        detail: `${path} answers but sent no network_discovery within ${discoveryMs} ms${why}: ` +
+          consequence,
+        hint: "restart netmon; if it persists, read its log (docker logs autonomy_netmon)",
+      };
+    }
+    if (!cache.hasData()) {
+      return {
+        name,
+        ok: false,
+        detail: `${path} reported no usable interface (none UP outside lo, docker*, br-*, veth*, ` +
+          `VPN and CNI links)${why}: ${consequence}`,
+        hint: "bring up the LAN interface the runtimes attach to, then run doctor again",
+      };
+    }
+    await conn.write(new TextEncoder().encode('{"command":"get_status","id":"doctor"}\n'));
+    await until(() => reply !== null, opts.replyMs ?? NETMON_REPLY_MS);
+    const who = reply === "typed"
+      ? "netmon answers get_status"
+      : reply === "plain"
+      ? "the original (Python) netmon answers get_status in its own shape; the agent reads it"
+      : "no answer to get_status (events still work)";
+    const list = cache.list().map((i) => `${i.interface} ${primarySubnet(i) ?? "(no IPv4)"}`);
     return {
-      name: "netmon socket",
-      ok: false,
-      detail: `${cfg.netmonSocket}: ${(err as Error).message}`,
-      hint,
+      name,
+      ok: true,
+      detail: `${path}: ${list.length} interface(s): ${list.join(", ")}; ${who}`,
     };
+  } finally {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    await reading;
   }
 }
 
@@ -259,7 +355,7 @@ export async function runDoctor(cfg: Config): Promise<CheckResult[]> {
     checkFiles(cfg),
     checkServerCa(cfg),
     checkDocker(cfg),
-    checkNetmon(cfg),
+    checkNetmon(cfg.netmonSocket),
     checkCloud(cfg),
   ]);
   return [...files, ca, docker, netmon, cloud];

@@ -87,7 +87,12 @@ export class NetmonProcess {
   readonly #child: Deno.ChildProcess;
   readonly #done: Promise<void>;
 
-  constructor(ns: Netns | null, readonly socket: string, debounceMs: number) {
+  constructor(
+    ns: Netns | null,
+    readonly socket: string,
+    debounceMs: number,
+    extraArgs: string[] = [],
+  ) {
     const netmon = [
       Deno.execPath(),
       "run",
@@ -99,6 +104,7 @@ export class NetmonProcess {
       String(debounceMs),
       "--log-level",
       "DEBUG",
+      ...extraArgs,
     ];
     // `ip netns exec` execs deno, so the child is netmon itself either way.
     const [cmd, ...args] = ns ? ["ip", "netns", "exec", ns.name, ...netmon] : netmon;

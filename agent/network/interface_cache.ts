@@ -44,6 +44,15 @@ export class InterfaceCache implements InterfaceView {
     return this.#synced;
   }
 
+  /**
+   * True when at least one interface is known (up). False before netmon's first discovery, and
+   * when netmon reports nothing usable: then creates without `parent_subnet` and re-wiring cannot
+   * work (`agent doctor` fails its netmon check on this).
+   */
+  hasData(): boolean {
+    return this.#up.size > 0;
+  }
+
   get(name: string): NetmonInterface | undefined {
     return this.#up.get(name);
   }
@@ -79,11 +88,17 @@ export class InterfaceCache implements InterfaceView {
     const data = event.data;
     if ("status" in data) {
       const g = data as InterfaceGone;
-      this.#up.delete(g.interface);
+      const before = this.#absent.get(g.interface);
+      const wasUp = this.#up.delete(g.interface);
+      // News only for an interface known before (up, or down and now removed): the original
+      // netmon also reports br-* bridges going down (its down/removed filter is weaker,
+      // reference §9.2), which were never listed; remembering those would grow without bound.
+      if (!wasUp && before === undefined) return { changed: [], gone: [], discovery: false };
       this.#absent.set(g.interface, g.status);
+      const news = wasUp || before !== g.status;
       return {
         changed: [],
-        gone: [{ interface: g.interface, status: g.status }],
+        gone: news ? [{ interface: g.interface, status: g.status }] : [],
         discovery: false,
       };
     }

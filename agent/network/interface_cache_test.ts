@@ -64,10 +64,11 @@ Deno.test("change updates one interface; down removes it until it comes back", (
   assert.ok(cache.get("ens37"));
 });
 
-Deno.test("netmon lines: bad lines are skipped with a reason, replies ignored", () => {
+Deno.test("netmon lines: bad lines are skipped with a reason, replies told apart", () => {
   assert.ok("skip" in parseNetmonLine("{nope"));
   assert.deepEqual(parseNetmonLine('{"type":"reply","command":"get_status","status":"ok"}'), {
-    skip: "reply",
+    reply: { type: "reply", command: "get_status", status: "ok" },
+    shape: "typed",
   });
   const bad = parseNetmonLine('{"type":"network_change","data":{"interface":"x"}}');
   assert.ok("skip" in bad && bad.skip.startsWith("invalid event"));
@@ -75,4 +76,37 @@ Deno.test("netmon lines: bad lines are skipped with a reason, replies ignored", 
     JSON.stringify({ type: "network_change", data: iface("e", "192.0.2.1") }),
   );
   assert.ok("event" in good);
+});
+
+Deno.test("gone: news only for an interface known before; never-listed names are not kept", () => {
+  const cache = new InterfaceCache();
+  assert.equal(cache.hasData(), false);
+  cache.apply({
+    type: "network_discovery",
+    data: { interfaces: [iface("ens37", "198.51.100.5")], timestamp: "" },
+  });
+  assert.equal(cache.hasData(), true);
+  // The original netmon reports docker bridges going down; they were never listed.
+  let u = cache.apply({
+    type: "network_change",
+    data: { interface: "br-5f0e1c2a9d11", ipv4_addresses: [], status: "down" },
+  });
+  assert.deepEqual(u.gone, []);
+  assert.equal(cache.absence("br-5f0e1c2a9d11"), "unknown");
+  u = cache.apply({
+    type: "network_change",
+    data: { interface: "ens37", ipv4_addresses: [], status: "down" },
+  });
+  assert.deepEqual(u.gone, [{ interface: "ens37", status: "down" }]);
+  assert.equal(cache.hasData(), false);
+  u = cache.apply({
+    type: "network_change",
+    data: { interface: "ens37", ipv4_addresses: [], status: "removed" },
+  });
+  assert.deepEqual(u.gone, [{ interface: "ens37", status: "removed" }], "down then removed");
+  u = cache.apply({
+    type: "network_change",
+    data: { interface: "ens37", ipv4_addresses: [], status: "removed" },
+  });
+  assert.deepEqual(u.gone, [], "the same news twice is not news");
 });

@@ -3,9 +3,19 @@
  * reconnects when netmon restarts, parses each JSON line with the contracts (a bad line is logged
  * and skipped) and hands every event to the cache and to a listener.
  *
+ * It reads both netmons (original-agent-reference.md §9): ours, and the original Python one that
+ * may still run during an upgrade. The original sends no `mac_address`, extra event types
+ * (`device_discovery`, `device_change`, `dhcp_update`) and untyped replies `{success, ...}`; its
+ * interfaces fill the cache like ours, the rest is ignored with one log line per kind.
+ *
  * @module
  */
-import { NetmonEvent } from "../../contracts/mod.ts";
+import {
+  NetmonEvent,
+  NetmonOriginalEvent,
+  NetmonPlainReply,
+  NetmonReply,
+} from "../../contracts/mod.ts";
 import type { Logger } from "../log.ts";
 import type { CacheUpdate, InterfaceCache } from "./interface_cache.ts";
 
@@ -36,23 +46,109 @@ const RETRY_MAX_MS = 5_000;
  * means something is wrong: drop the connection rather than grow without bound. */
 const MAX_LINE_BYTES = 1 << 20;
 
-/** Parses one line; returns the event or a reason. Pure. */
-export function parseNetmonLine(line: string): { event: NetmonEvent } | { skip: string } {
+/** One line from netmon, classified. */
+export type NetmonLine =
+  /** An interface event: applied to the cache. */
+  | { event: NetmonEvent }
+  /** A command reply: typed (ours, `type: "reply"`) or plain (the original's, no `type`). */
+  | { reply: NetmonReply | NetmonPlainReply; shape: "typed" | "plain" }
+  /** An event this agent does not use: the original's extras, or a type nobody knows. */
+  | { ignore: string; original: boolean }
+  /** Not readable. */
+  | { skip: string };
+
+/** The event types this agent reads; any other `type` is ignored, not rejected. */
+const USED_TYPES = new Set(["network_discovery", "network_change"]);
+
+/** Parses one line. Pure. */
+export function parseNetmonLine(line: string): NetmonLine {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     return { skip: `not JSON: ${line.slice(0, 80)}` };
   }
-  if (value && typeof value === "object" && (value as { type?: unknown }).type === "reply") {
-    return { skip: "reply" };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { skip: `not an object: ${line.slice(0, 80)}` };
+  }
+  const type = (value as { type?: unknown }).type;
+  if (type === "reply") {
+    const r = NetmonReply.safeParse(value);
+    return r.success ? { reply: r.data, shape: "typed" } : { skip: `invalid reply: ${issue(r)}` };
+  }
+  if (type === undefined) {
+    // The original netmon routes replies by the absence of `type` (reference §9.1).
+    const r = NetmonPlainReply.safeParse(value);
+    return r.success ? { reply: r.data, shape: "plain" } : { skip: "no type and no success" };
+  }
+  if (typeof type === "string" && !USED_TYPES.has(type)) {
+    return { ignore: type, original: NetmonOriginalEvent.safeParse(value).success };
   }
   const r = NetmonEvent.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    return { skip: `invalid event at ${issue?.path.join(".") || "(root)"}: ${issue?.message}` };
-  }
+  if (!r.success) return { skip: `invalid event at ${issue(r)}` };
   return { event: r.data };
+}
+
+function issue(r: { error: { issues: { path: PropertyKey[]; message: string }[] } }): string {
+  const first = r.error.issues[0];
+  return `${first?.path.map(String).join(".") || "(root)"}: ${first?.message}`;
+}
+
+/** Whether an event lists interfaces without `mac_address` (the original netmon's). Pure. */
+export function lacksMac(event: NetmonEvent): boolean {
+  const list = event.type === "network_discovery"
+    ? event.data.interfaces
+    : "status" in event.data
+    ? []
+    : [event.data];
+  return list.some((i) => i.mac_address === undefined);
+}
+
+/**
+ * Says things about the netmon on the other end once per kind, not once per line: the original
+ * netmon repeats its extra events and re-sends every interface every 30 s.
+ */
+export class OnceLog {
+  #said = new Set<string>();
+  constructor(readonly log: Logger) {}
+
+  /** Logs `message` at `level` the first time `key` is seen; returns whether it logged. */
+  say(key: string, level: "info" | "warn", message: string): boolean {
+    if (this.#said.has(key)) return false;
+    this.#said.add(key);
+    this.log[level](`${message} (logged once)`);
+    return true;
+  }
+
+  /** What one classified line deserves in the log (nothing for events without news). */
+  line(parsed: NetmonLine): void {
+    if ("event" in parsed) {
+      if (lacksMac(parsed.event)) {
+        this.say(
+          "no-mac",
+          "info",
+          "netmon sends interfaces without mac_address, as the original (Python) netmon does: " +
+            "host interface MACs come from the system instead",
+        );
+      }
+    } else if ("ignore" in parsed) {
+      this.say(
+        `type:${parsed.ignore}`,
+        parsed.original ? "info" : "warn",
+        parsed.original
+          ? `netmon sends "${parsed.ignore}" events (the original netmon's); this agent does ` +
+            "not use them: ignored"
+          : `netmon sent an event of unknown type "${parsed.ignore}": ignored`,
+      );
+    } else if ("reply" in parsed) {
+      this.say(
+        `reply:${parsed.shape}`,
+        "info",
+        `netmon sent a ${parsed.shape === "plain" ? "reply in the original's shape" : "reply"} ` +
+          "while no command was pending: ignored",
+      );
+    }
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -72,6 +168,7 @@ export async function startNetmonClient(opts: NetmonClientOptions): Promise<void
     ((path) => Deno.connect({ transport: "unix", path }));
   let delay = RETRY_MIN_MS;
   let warned = false;
+  const once = new OnceLog(opts.log);
   while (!opts.signal.aborted) {
     let conn: Deno.Conn;
     try {
@@ -95,7 +192,7 @@ export async function startNetmonClient(opts: NetmonClientOptions): Promise<void
     };
     opts.signal.addEventListener("abort", onAbort, { once: true });
     try {
-      await readLines(conn, opts);
+      await readLines(conn, opts, once);
     } catch (err) {
       if (!opts.signal.aborted) opts.log.warn(`netmon connection lost: ${(err as Error).message}`);
     } finally {
@@ -111,7 +208,11 @@ export async function startNetmonClient(opts: NetmonClientOptions): Promise<void
   }
 }
 
-async function readLines(conn: Deno.Conn, opts: NetmonClientOptions): Promise<void> {
+async function readLines(
+  conn: Deno.Conn,
+  opts: NetmonClientOptions,
+  once: OnceLog,
+): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = "";
   for await (const chunk of conn.readable) {
@@ -125,10 +226,12 @@ async function readLines(conn: Deno.Conn, opts: NetmonClientOptions): Promise<vo
       buffer = buffer.slice(nl + 1);
       if (!line) continue;
       const parsed = parseNetmonLine(line);
+      once.line(parsed);
       if ("skip" in parsed) {
-        if (parsed.skip !== "reply") opts.log.warn(`Skipped netmon line: ${parsed.skip}`);
+        opts.log.warn(`Skipped netmon line: ${parsed.skip}`);
         continue;
       }
+      if (!("event" in parsed)) continue;
       const update = opts.cache.apply(parsed.event);
       try {
         await opts.onUpdate?.(update);
