@@ -4,6 +4,20 @@
 # `denoland/deno:bin-<version>` holding only /deno, copied from the npm package of Deno.
 # Skips an image that already exists. Needs root, docker, debootstrap, npm.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'EOF'
+Usage: scripts/build_base_images.sh
+Imports the two base images the Dockerfiles start FROM, without any registry:
+  debian:bookworm-slim         debootstrap --variant=minbase bookworm (mirror: $DEBIAN_MIRROR,
+                               default: the first apt source of this machine)
+  denoland/deno:bin-<version>  only /deno, from the npm package deno@$DENO_VERSION (2.9.6)
+An image that exists already is kept. Needs root, docker, debootstrap, npm.
+EOF
+    exit 0 ;;
+  "") ;;
+  *) echo "build_base_images.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+esac
 DENO_VERSION=${DENO_VERSION:-2.9.6}
 MIRROR=${DEBIAN_MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || echo http://deb.debian.org/debian)}
 
