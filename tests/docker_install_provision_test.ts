@@ -288,3 +288,47 @@ Deno.test({
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("--help of the installer, the base image script and the control plane: usage, exit 0", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const runs: [string, string[], RegExp][] = [
+    ["bash", [`${root}scripts/install.sh`, "--help"], /^Usage: install\.sh/],
+    [
+      "bash",
+      [`${root}scripts/build_base_images.sh`, "--help"],
+      /^Usage: scripts\/build_base_images/,
+    ],
+    [
+      Deno.execPath(),
+      [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-run=openssl",
+        `${root}scripts/devcloud/main.ts`,
+        "--help",
+      ],
+      /^deno task devcloud \[flags\]/,
+    ],
+  ]; // deno-fmt-ignore
+  for (const [cmd, args, usage] of runs) {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, `${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    assert.match(text, usage);
+    assert.doesNotMatch(text + new TextDecoder().decode(out.stderr), /\n\s+at /, "a stack trace");
+  }
+  // A bad command line: one line and exit 2.
+  const bad = await new Deno.Command("bash", {
+    args: [`${root}scripts/install.sh`, "--bogus"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(bad.code, 2);
+  assert.equal(
+    new TextDecoder().decode(bad.stderr),
+    "[install] error: unknown option --bogus (see --help)\n",
+  );
+});
