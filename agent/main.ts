@@ -1,45 +1,224 @@
 /**
  * Composition root of the agent: reads the configuration, builds the real adapters (mTLS
- * Socket.IO session, /proc host sampler, consumption buffers, file logger) and wires them.
- * Everything below receives its dependencies as arguments.
+ * Socket.IO session, dockerode, the netmon client, /proc host sampler, consumption buffers, file
+ * logger), the runtime engine (desired state → reconciler → executor, the only writer to Docker),
+ * and the handler table. Everything below receives its dependencies as arguments; nothing here
+ * decides anything about runtimes.
  *
  * @module
  */
+import { parsePeriod } from "../contracts/mod.ts";
 import { type Config, helpText, parseConfig } from "./config.ts";
 import { formatReport, runDoctor } from "./doctor.ts";
 import { createDispatcher } from "./dispatch.ts";
+import { dockerodePort } from "./docker/dockerode_adapter.ts";
+import type { DockerPort } from "./docker/port.ts";
 import { buildHandlerTable } from "./handlers/mod.ts";
-import { type HostFacts, ipv4Addresses, osName } from "./handlers/get_consumption_orchestrator.ts";
+import { readHostFacts } from "./handlers/get_consumption_orchestrator.ts";
+import { startHealthFile } from "./health_file.ts";
 import { startHeartbeat } from "./heartbeat.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, type Logger } from "./log.ts";
 import { Consumption } from "./metrics/consumption.ts";
 import { HostSampler } from "./metrics/host.ts";
 import { InterfaceCache } from "./network/interface_cache.ts";
-import { startNetworkFollowing } from "./reconcile/wiring.ts";
-import { wireRuntimes } from "./runtimes/wiring.ts";
+import { startNetmonClient } from "./network/netmon_client.ts";
+import { CrashGuard } from "./reconcile/crash_guard.ts";
+import { followDockerEvents } from "./reconcile/docker_events.ts";
+import { Executor } from "./reconcile/executor.ts";
+import { Reconciler } from "./reconcile/loop.ts";
+import { type NamespacePort, nsenterPort } from "./reconcile/mac_restore.ts";
+import { observe } from "./reconcile/observe.ts";
+import { ProblemBoard } from "./reconcile/problems.ts";
+import { RuntimeCommands } from "./runtimes/commands.ts";
+import { DesiredState } from "./runtimes/desired.ts";
+import type { InterfaceView } from "./runtimes/interface_view.ts";
+import { cryptoRandom, type RandomBytes } from "./runtimes/mac.ts";
+import { agentScope } from "./runtimes/naming.ts";
+import { Operations } from "./runtimes/operations.ts";
+import { detectSelfContainer } from "./runtimes/self_container.ts";
+import { ConsumptionSampler, type ConsumptionSink } from "./runtimes/stats.ts";
+import { RuntimeView } from "./runtimes/view.ts";
+import { readSerialDevices } from "./serial/devices.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
+
+/** The default image of new runtimes (interfaces.md `--runtime-image`). */
+export const DEFAULT_RUNTIME_IMAGE = "ghcr.io/autonomy-logic/openplc-runtime:latest";
 
 /** Buffers are written every 60 s: a crash loses at most 12 samples per key. */
 const PERSIST_PERIOD_MS = 60_000;
 /** Running handlers get 10 s to finish at shutdown (Docker's default stop grace period is 10 s). */
 const DRAIN_MS = 8_000;
 
-async function hostFacts(diskTotalBytes: () => number): Promise<HostFacts> {
-  let os = "Linux";
-  for (const f of ["/host/etc/os-release", "/etc/os-release"]) {
-    try {
-      os = osName(await Deno.readTextFile(f)) ?? os;
-      break;
-    } catch { /* try the next */ }
-  }
+/** The slow timer: catches drift nobody told us about (a network removed by hand, a container
+ * that died). 30 s bounds that repair time; a converged pass costs one list + inspects. */
+export const RECONCILE_PERIOD_MS = 30_000;
+/** A state directory that cannot be read (a disk not mounted yet) is tried again this often;
+ * meanwhile nothing is planned and commands answer "starting up". */
+const LOAD_RETRY_MS = 2_000;
+
+/** What the runtime engine is built from. */
+export interface EngineOptions {
+  /** Docker engine. */
+  docker: DockerPort;
+  /** `--state-dir`. */
+  stateDir: string;
+  /** `--runtime-image`. */
+  runtimeImage?: string;
+  /** Labels of every object we create (the agent's scope; tests add theirs). */
+  labels: Record<string, string>;
+  /** The agent's own container id when it runs in one. */
+  selfContainer?: string | null;
+  /** Host interfaces (netmon's cache). */
+  view: InterfaceView;
+  /** Logger. */
+  log: Logger;
+  /** Consumption buffers (a deleted runtime's are dropped). */
+  sink?: ConsumptionSink;
+  /** Ends the process after a self-destruct on the host. */
+  exit?: (code: number) => void;
+  /** Namespaces (MAC restore). */
+  ns?: NamespacePort;
+  /** Docker's stop grace period (s). */
+  stopTimeoutS?: number;
+  /** Randomness for MACs. */
+  random?: RandomBytes;
+}
+
+/** The runtime engine: desired state, commands, the read-only view, and the reconciler. */
+export interface Engine {
+  /** The desired state. */
+  desired: DesiredState;
+  /** The command port. */
+  commands: RuntimeCommands;
+  /** The read-only view. */
+  runtimes: RuntimeView;
+  /** The reconciler. */
+  reconciler: Reconciler;
+  /** The executor (warnings, verified MACs). */
+  executor: Executor;
+  /** Operation status. */
+  ops: Operations;
+  /** Loads the desired state (retrying until it can) and asks for the first pass. */
+  start(): Promise<void>;
+  /** Waits until no operation runs and no pass is in flight (tests, shutdown). */
+  settle(timeoutMs?: number): Promise<void>;
+  /** Stops the loop and waits for the pass in flight. */
+  stop(): Promise<void>;
+}
+
+/** Wires the runtime engine (used by `run` below, and by the tests over a real engine). */
+export function wireEngine(o: EngineOptions): Engine {
+  const log = o.log;
+  const desired = new DesiredState(o.stateDir, log);
+  const ops = new Operations();
+  const guard = new CrashGuard();
+  const problems = new ProblemBoard();
+  const restarts = new Set<string>();
+  const sink = o.sink ?? { record() {}, forget() {} };
+  const selfContainer = o.selfContainer ?? null;
+  let reconciler: Reconciler | undefined;
+  const executor = new Executor({
+    docker: o.docker,
+    ns: o.ns ?? nsenterPort,
+    desired,
+    progress: {
+      // A failed create's rollback keeps the step where it failed in the status.
+      step: (rt, step, message, progress) =>
+        desired.get(rt)?.error ? undefined : ops.step(rt, step, message, progress),
+      done: (rt) => ops.clear(rt),
+      fail: (rt, error) => ops.fail(rt, error),
+    },
+    log,
+    labels: o.labels,
+    selfContainer,
+    stopTimeoutS: o.stopTimeoutS ?? 10,
+    onForget: (rt) => {
+      sink.forget(rt);
+      guard.clear(rt);
+    },
+    trigger: (reason) => void reconciler?.trigger(reason),
+    exit: o.exit ?? ((code: number) => Deno.exit(code)),
+  });
+  const rec = new Reconciler({
+    observe: async (call) => ({
+      ...await observe(o.docker, o.view, guard, o.labels, Date.now, call),
+      macVerified: (rt: string, net: string, mac: string) =>
+        executor.verified.get(`${rt}|${net}`) === mac,
+    }),
+    loaded: () => desired.loaded,
+    desired: () => desired.list(),
+    context: () => ({
+      labels: o.labels,
+      selfContainer,
+      restarts,
+      selfDestruct: desired.selfDestruct,
+    }),
+    engine: (call) => executor.engineFacts(call),
+    run: (steps, signal) => executor.run(steps, signal),
+    execute: (step, signal) => executor.execute(step, signal),
+    problems,
+    log,
+  });
+  reconciler = rec;
+  const inspect = (name: string) => o.docker.inspectContainer(name);
+  const commands = new RuntimeCommands({
+    desired,
+    ops,
+    view: o.view,
+    reconciler: rec,
+    inspect,
+    runtimeImage: o.runtimeImage ?? DEFAULT_RUNTIME_IMAGE,
+    restarts,
+    guard,
+    log,
+    random: o.random ?? cryptoRandom,
+  });
+  const runtimes = new RuntimeView({
+    desired,
+    ops,
+    inspect,
+    problems: (rt) =>
+      problems.get(rt).map(({ vnic, problem, message }) => ({ vnic, code: problem.code, message })),
+    warnings: (rt) => executor.warnings.get(rt),
+    trusted: () => rec.trusted,
+    now: () => new Date(),
+  });
+  let stopped = false;
   return {
-    ip_addresses: ipv4Addresses(Deno.networkInterfaces()),
-    memory: Math.round(Deno.systemMemoryInfo().total / 2 ** 20),
-    cpu: navigator.hardwareConcurrency,
-    os,
-    kernel: Deno.osRelease(),
-    disk: Math.round(diskTotalBytes() / 1e8) / 10,
+    desired,
+    commands,
+    runtimes,
+    reconciler: rec,
+    executor,
+    ops,
+    async start() {
+      while (!stopped) {
+        try {
+          await desired.load();
+          break;
+        } catch (err) {
+          log.error(`Cannot read the state directory, retrying: ${(err as Error).message}`);
+          await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
+        }
+      }
+      await rec.trigger("start");
+    },
+    async settle(timeoutMs = 120_000) {
+      const until = Date.now() + timeoutMs;
+      while (Date.now() < until) {
+        await rec.settle();
+        if (ops.active().length === 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+        await rec.trigger("settle");
+      }
+      throw new Error(`Operations still running after ${timeoutMs} ms: ${ops.active().join(", ")}`);
+    },
+    async stop() {
+      stopped = true;
+      rec.stop();
+      await rec.settle();
+    },
   };
 }
 
@@ -71,66 +250,87 @@ async function run(cfg: Config): Promise<number> {
     server: cfg.serverUrl,
     state_dir: cfg.stateDir,
   });
+  await Deno.mkdir(cfg.stateDir, { recursive: true }).catch(() => {});
 
   const consumption = new Consumption(`${cfg.stateDir}/metrics`, { log });
   await consumption.restore();
   const sampler = new HostSampler(consumption, log);
   sampler.start();
   const persistTimer = setInterval(() => void consumption.persist(), PERSIST_PERIOD_MS);
-  // netmon's view of the host interfaces (fed by agent/network/netmon_client.ts once wired).
-  const view = new InterfaceCache();
-  const docker = await wireRuntimes({
-    dockerSocket: cfg.dockerSocket,
+  const cache = new InterfaceCache();
+  const docker = dockerodePort(cfg.dockerSocket);
+  const labels = agentScope(identity.agentId);
+  const engine = wireEngine({
+    docker,
     stateDir: cfg.stateDir,
     runtimeImage: cfg.runtimeImage,
+    labels,
+    selfContainer: await detectSelfContainer(docker).catch(() => null),
+    view: cache,
     log,
-    consumption,
-    view,
+    sink: consumption,
     exit: (code) => Deno.exit(code),
-    agentId: identity.agentId,
   });
-
-  // Follow the host network (netmon) and keep every runtime converged (reconciler).
-  const follow = startNetworkFollowing({
-    manager: docker.runtimes,
-    cache: view,
-    netmonSocket: cfg.netmonSocket,
+  const abort = new AbortController();
+  const rec = engine.reconciler;
+  const netmon = startNetmonClient({
+    path: cfg.netmonSocket,
+    cache,
     log,
+    signal: abort.signal,
+    onUpdate: (u) => {
+      if (u.discovery || u.changed.length || u.gone.length) {
+        const what = u.discovery ? "netmon discovery" : `netmon change ${[
+          ...u.changed.map((c) => c.interface),
+          ...u.gone.map((g) => g.interface),
+        ]}`;
+        rec.invalidate(); // the host changed: earlier failures may not hold any more
+        void rec.trigger(what);
+      }
+    },
   });
-  const h = docker.handlers;
+  const events = followDockerEvents(
+    docker,
+    (why) => void rec.trigger(why),
+    () => {
+      rec.invalidate();
+      void rec.trigger("docker events resumed");
+    },
+    log,
+    abort.signal,
+  );
+  const timer = setInterval(() => void rec.trigger("timer"), RECONCILE_PERIOD_MS);
+  const sampling = new ConsumptionSampler(docker, consumption, log, labels).run(abort.signal);
+  void engine.start();
+
+  const series = (key: string, cpuPeriod: string, memoryPeriod: string) => {
+    const now = Math.floor(Date.now() / 1000);
+    const range = (p: string) => parsePeriod(p, now) ?? { start: now - 3600, end: now };
+    return {
+      cpu_usage: consumption.query(key, range(cpuPeriod)).map((s) => ({
+        timestamp: s.timestamp,
+        cpu: s.cpu,
+      })),
+      memory_usage: consumption.query(key, range(memoryPeriod)).map((s) => ({
+        timestamp: s.timestamp,
+        memory: s.memory,
+      })),
+    };
+  };
   const table = buildHandlerTable({
-    consumption,
-    facts: () => hostFacts(() => sampler.snapshot.diskTotal),
-    now: () => Math.floor(Date.now() / 1000),
-  }, {
-    ...h,
-    // The cloud starting a runtime again lifts the crash-loop guard.
-    start_device: (m) => (follow.guard.clear(m.device_id), h.start_device!(m)),
-    restart_device: (m) => (follow.guard.clear(m.device_id), h.restart_device!(m)),
-    // Self-destruct removes every runtime: the reconciler must not repair them meanwhile.
-    delete_orchestrator: async (m) => {
-      follow.reconciler.disable();
-      await follow.reconciler.settle();
-      return await h.delete_orchestrator!(m);
+    commands: engine.commands,
+    runtimes: engine.runtimes,
+    limits: (id) => engine.runtimes.inspect(id),
+    query: series,
+    host: {
+      consumption,
+      facts: () => readHostFacts(() => sampler.snapshot.diskTotal),
+      now: () => Math.floor(Date.now() / 1000),
     },
-    // Status shows what reconciliation could not fix (detached vNICs, IP conflicts, crash loop).
-    get_device_status: async (m) => {
-      const body = await h.get_device_status!(m);
-      const problems = follow.problems.get(m.device_id);
-      return problems.length
-        ? {
-          ...body,
-          network_problems: problems.map(({ vnic, problem, message }) => ({
-            vnic,
-            code: problem.code,
-            message,
-          })),
-        }
-        : body;
-    },
+    interfaces: { view: cache },
+    serial: { list: () => readSerialDevices() },
+    run: { pin: (d, f) => engine.commands.pin(d, f), log },
   });
-  // A finished create or delete changes the desired state: converge right after it.
-  docker.runtimes.onSettled((name) => void follow.reconciler.trigger(`operation on ${name}`));
   const dispatcher = createDispatcher(table, log);
   const session = socketIoSession({
     url: cfg.serverUrl,
@@ -146,12 +346,15 @@ async function run(cfg: Config): Promise<number> {
     startedAt,
     intervalS: cfg.heartbeatInterval,
     log,
-    // The Dockerfile's HEALTHCHECK wants <state-dir>/health fresher than 60 s: touched on every
-    // tick, connected or not (a cloud outage is no reason to restart the container).
-    onTick: () =>
-      void Deno.writeTextFile(`${cfg.stateDir}/health`, new Date().toISOString() + "\n").catch(
-        () => {},
-      ),
+    // The Dockerfile's HEALTHCHECK wants <state-dir>/health fresher than 60 s: rewritten on every
+    // tick, connected or not (a cloud outage is no reason to restart the container); it also
+    // tells the installer whether this agent's session is up (agent/health_file.ts).
+    onTick: startHealthFile({
+      path: `${cfg.stateDir}/health`,
+      session,
+      startedAt,
+      serverUrl: cfg.serverUrl,
+    }),
   });
   session.start();
 
@@ -163,8 +366,10 @@ async function run(cfg: Config): Promise<number> {
     log.info(`Shutting down on ${signal}`, { in_flight: dispatcher.inFlight() });
     dispatcher.stop();
     await dispatcher.drain(DRAIN_MS);
-    await follow.stop();
-    await docker.stop();
+    abort.abort();
+    clearInterval(timer);
+    await engine.stop();
+    await Promise.all([netmon, events, sampling]);
     stopHeartbeat();
     sampler.stop();
     clearInterval(persistTimer);

@@ -22,8 +22,9 @@ export interface CreateNewRuntime extends CommonFields {
   container_name: string;
   /** vNICs in canonical form (may be empty). */
   vnic_configs: VnicConfig[];
-  /** Image tag; `latest` when absent. */
-  runtime_version: string;
+  /** Image tag; when absent the agent's configured image is used as given (its own tag, or
+   * `latest`). */
+  runtime_version?: string;
 }
 
 /** `run_command`: an HTTP request proxied to the runtime's API. */
@@ -94,7 +95,7 @@ const createNewRuntime = z.object({
     /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     "must be a Docker image tag",
   )
-    .default("latest"),
+    .optional(),
 });
 
 const runCommand = z.object({

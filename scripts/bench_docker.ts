@@ -7,7 +7,7 @@
  * @module
  */
 import { TOPICS } from "../contracts/mod.ts";
-import type { RuntimeManager } from "../agent/runtimes/manager.ts";
+import type { TestRuntimes } from "../tests/docker_helpers.ts";
 import {
   createMacvlanByHand,
   ensureStandin,
@@ -72,7 +72,7 @@ async function cliDelete(name: string, macvlan: boolean): Promise<void> {
   if (macvlan) await sh("docker", "network", "rm", `cli_${P}`);
 }
 
-async function ours(m: RuntimeManager, name: string): Promise<number> {
+async function ours(m: TestRuntimes, name: string): Promise<number> {
   return await timed(async () => {
     m.create(msg(name));
     await m.settle();

@@ -11,7 +11,8 @@ import { dockerodePort } from "../agent/docker/dockerode_adapter.ts";
 import type { DockerPort } from "../agent/docker/port.ts";
 import { silentLogger } from "../agent/log.ts";
 import { StaticInterfaceView } from "../agent/runtimes/interface_view.ts";
-import { RuntimeManager } from "../agent/runtimes/manager.ts";
+import { type Engine, wireEngine } from "../agent/main.ts";
+import type { CreateNewRuntime, StoredVnic } from "../contracts/mod.ts";
 
 /** Label on every object a test creates, so a crashed run can be swept. */
 export const TEST_LABELS = { "io.edge-orchestrator.test": "1" };
@@ -159,22 +160,68 @@ export function realPort(): DockerPort {
   return dockerodePort(SOCKET);
 }
 
-/** A manager over the real engine with test labels and the stand-in image. */
+/** The agent's runtime engine over the real Docker engine, as the tests drive it: the command
+ * port and the read-only view (what handlers get), plus waiting helpers. */
+export interface TestRuntimes {
+  /** The wired engine. */
+  engine: Engine;
+  /** The command port (handler deps `commands`). */
+  commands: Engine["commands"];
+  /** The read-only view (handler deps `runtimes`). */
+  runtimes: Engine["runtimes"];
+  /** Docker. */
+  docker: DockerPort;
+  /** run_command handler deps but the view. */
+  run: { pin(d: string, f: string): Promise<void>; log: typeof silentLogger };
+  /** Records a create. */
+  create(msg: CreateNewRuntime): Promise<void>;
+  /** Records a delete. */
+  delete(name: string): Promise<void>;
+  /** `get_device_status` body. */
+  status(name: string): Promise<Record<string, unknown>>;
+  /** Waits until no operation runs and no pass is in flight. */
+  settle(): Promise<void>;
+  /** The recorded internal IP of a runtime. */
+  internalIp(name: string): string | null;
+  /** Names of the runtimes. */
+  names(): string[];
+  /** The stored vNICs of a runtime. */
+  vnics(name: string): StoredVnic[] | undefined;
+}
+
+/** The engine over the real Docker engine with test labels and the stand-in image; loads its
+ * state and runs its first pass (like an agent starting). */
 export async function makeManager(
   stateDir: string,
   parents: Parent[],
   docker: DockerPort = realPort(),
   image = STANDIN,
-): Promise<RuntimeManager> {
-  const m = new RuntimeManager({
+): Promise<TestRuntimes> {
+  const engine = wireEngine({
     docker,
-    log: silentLogger,
     stateDir,
+    runtimeImage: image,
+    labels: TEST_LABELS,
     view: new StaticInterfaceView(parents.map((p) => p.netmon)),
-    config: { runtimeImage: image, extraLabels: TEST_LABELS, stopTimeoutS: 2 },
+    log: silentLogger,
+    stopTimeoutS: 2,
+    exit: () => {},
   });
-  await m.init();
-  return m;
+  await engine.start();
+  return {
+    engine,
+    commands: engine.commands,
+    runtimes: engine.runtimes,
+    docker,
+    run: { pin: (d, f) => engine.commands.pin(d, f), log: silentLogger },
+    create: (msg) => engine.commands.create(msg),
+    delete: (name) => engine.commands.delete(name),
+    status: (name) => engine.runtimes.status(name),
+    settle: () => engine.settle(),
+    internalIp: (name) => engine.runtimes.endpoint(name)?.ip ?? null,
+    names: () => engine.runtimes.names(),
+    vnics: (name) => engine.desired.get(name)?.vnics,
+  };
 }
 
 /** Links inside a container's network namespace: name to MAC. */
@@ -194,12 +241,12 @@ export async function addressesInside(pid: number): Promise<string[]> {
   return [...out.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
 }
 
-/** Creates through the manager and waits for the background work. */
+/** Creates through the command port and waits for the reconciler. */
 export async function createAndWait(
-  m: RuntimeManager,
-  msg: Parameters<RuntimeManager["create"]>[0],
+  m: TestRuntimes,
+  msg: CreateNewRuntime,
 ): Promise<Record<string, unknown>> {
-  m.create(msg);
+  await m.create(msg);
   await m.settle();
   return await m.status(msg.container_name);
 }

@@ -9,7 +9,7 @@ import { runCommand } from "../agent/handlers/run_command.ts";
 import { startDevice } from "../agent/handlers/start_device.ts";
 import { stopDevice } from "../agent/handlers/stop_device.ts";
 import { restartDevice } from "../agent/handlers/restart_device.ts";
-import type { RuntimeManager } from "../agent/runtimes/manager.ts";
+import type { TestRuntimes } from "../tests/docker_helpers.ts";
 import {
   createAndWait,
   ensureStandin,
@@ -47,15 +47,15 @@ async function withLab(fn: (p: Parent, dir: string) => Promise<void>) {
   }
 }
 
-function cmd(m: RuntimeManager, device: string, fields: Record<string, unknown>) {
+function cmd(m: TestRuntimes, device: string, fields: Record<string, unknown>) {
   return runCommand(
-    { runtimes: m, limits: { connectTimeoutMs: 1500, totalTimeoutMs: 3000 } },
+    { ...m.run, runtimes: m.runtimes, limits: { connectTimeoutMs: 1500, totalTimeoutMs: 3000 } },
     TOPICS.run_command.request.parse({ device_id: device, ...fields }),
   );
 }
 
 /** The stand-in takes a moment to listen after the container starts. */
-async function waitForApi(m: RuntimeManager, device: string) {
+async function waitForApi(m: TestRuntimes, device: string) {
   for (let i = 0; i < 50; i++) {
     const r = await cmd(m, device, { method: "GET", api: "/api/version" });
     if ((r.http_response as { status_code: number }).status_code === 200) return;
@@ -105,7 +105,7 @@ Deno.test(
       });
       assert.equal((r.http_response as { body: { size: number } }).body.size, 21);
       // The certificate got pinned on first use.
-      assert.match(m.core.registry.get("plc-api")?.tls_fingerprint ?? "", /^([0-9A-F]{2}:){31}/);
+      assert.match(m.engine.desired.fingerprint("plc-api") ?? "", /^([0-9A-F]{2}:){31}/);
 
       // Refusals: another port, a path that leaves the runtime, an unknown device.
       r = await cmd(m, "plc-api", { method: "GET", api: "/api/ping", port: 22 });
@@ -120,11 +120,11 @@ Deno.test(
       r = await cmd(m, "nope", { method: "GET", api: "/api/ping" });
       assert.deepEqual(r, { status: "error", error: "Device not found: nope" });
       // A changed certificate is refused.
-      await m.core.registry.update("plc-api", { tls_fingerprint: "AA:BB" });
+      await m.commands.pin("plc-api", "AA:BB");
       r = await cmd(m, "plc-api", { method: "GET", api: "/api/version" });
       assert.equal((r.http_response as { status_code: number }).status_code, 500);
       assert.match(String(r.error), /TLS certificate of runtime plc-api changed/);
-      await m.core.registry.update("plc-api", { tls_fingerprint: undefined });
+      await m.commands.pin("plc-api", undefined);
 
       // A runtime that never answers (frozen) times out with status 500.
       await sh("docker", "pause", "plc-api");
@@ -147,17 +147,17 @@ Deno.test(
         m,
         msg("plc-life", [{ name: "eth0", parent_interface: P, network_mode: "dhcp" }]),
       );
-      const mac = m.core.vnics.get("plc-life")![0]!.mac_address;
-      let a = await stopDevice({ runtimes: m }, { device_id: "plc-life" });
+      const mac = m.vnics("plc-life")![0]!.mac_address;
+      let a = await stopDevice(m, { device_id: "plc-life" });
       assert.deepEqual(a, {
         status: "success",
         device_id: "plc-life",
         success: true,
         container_status: "exited",
       });
-      a = await stopDevice({ runtimes: m }, { device_id: "plc-life" });
+      a = await stopDevice(m, { device_id: "plc-life" });
       assert.equal(a.container_status, "exited");
-      assert.deepEqual(await startDevice({ runtimes: m }, { device_id: "ghost" }), {
+      assert.deepEqual(await startDevice(m, { device_id: "ghost" }), {
         status: "error",
         error: "Device not found: ghost",
       });
@@ -166,10 +166,10 @@ Deno.test(
       await sh("docker", "start", "plc-life");
       const m2 = await makeManager(dir, [parent]);
       assert.equal((await m2.status("plc-life")).is_running, false);
-      assert.equal(m2.core.vnics.get("plc-life")![0]!.mac_address, mac);
-      a = await startDevice({ runtimes: m2 }, { device_id: "plc-life" });
+      assert.equal(m2.vnics("plc-life")![0]!.mac_address, mac);
+      a = await startDevice(m2, { device_id: "plc-life" });
       assert.equal(a.container_status, "running");
-      a = await restartDevice({ runtimes: m2 }, { device_id: "plc-life" });
+      a = await restartDevice(m2, { device_id: "plc-life" });
       assert.equal(a.container_status, "running");
       const internal = m2.internalIp("plc-life");
       assert.ok(internal);
@@ -179,20 +179,20 @@ Deno.test(
       await Deno.writeTextFile(`${dir}/runtime_vnics.json`, "{ torn");
       const m3 = await makeManager(dir, [parent]);
       assert.equal(m3.internalIp("plc-life"), internal);
-      assert.equal(m3.core.vnics.get("plc-life")![0]!.mac_address, mac);
-      assert.equal(m3.core.registry.get("plc-life")?.desired, "running");
+      assert.equal(m3.vnics("plc-life")![0]!.mac_address, mac);
+      assert.equal(m3.engine.desired.get("plc-life")?.running, true);
       const aside = [...Deno.readDirSync(dir)].filter((e) =>
         e.name.startsWith("runtime_vnics.json.unreadable-")
       );
       assert.equal(aside.length, 1);
-      const info = await m3.core.docker.inspectContainer("plc-life");
+      const info = await m3.docker.inspectContainer("plc-life");
       assert.ok(Object.values(await linksInside(info!.pid)).includes(mac));
-      await stopDevice({ runtimes: m3 }, { device_id: "plc-life" });
+      await stopDevice(m3, { device_id: "plc-life" });
       await Deno.remove(`${dir}/runtimes.json`);
       const m4 = await makeManager(dir, [parent]);
       assert.equal(
-        m4.core.registry.get("plc-life")?.desired,
-        "stopped",
+        m4.engine.desired.get("plc-life")?.running,
+        false,
         "stopped runtime stays stopped",
       );
     }),
@@ -208,7 +208,7 @@ Deno.test(
       for (const n of names) {
         m.create(msg(n, [{ name: "eth0", parent_interface: P, network_mode: "dhcp" }]));
       }
-      const busy = await deleteDevice({ runtimes: m }, { device_id: "plc-par-3" });
+      const busy = await deleteDevice(m, { device_id: "plc-par-3" });
       assert.deepEqual(busy, {
         status: "error",
         error: "Container plc-par-3 already has a create operation in progress",
@@ -220,14 +220,14 @@ Deno.test(
         const st = await m.status(n);
         assert.equal(st.status, "success", JSON.stringify(st));
         assert.equal(st.is_running, true);
-        macs.add(m.core.vnics.get(n)![0]!.mac_address);
+        macs.add(m.vnics(n)![0]!.mac_address);
       }
       assert.equal(macs.size, 10);
-      const net = await m.core.docker.inspectNetwork(`macvlan_${P}_192.0.2.0_24`);
+      const net = await m.docker.inspectNetwork(`macvlan_${P}_192.0.2.0_24`);
       assert.equal(net?.containers.length, 10, "one shared MACVLAN network");
       for (const n of names) m.delete(n);
       await m.settle();
-      assert.equal(await m.core.docker.inspectNetwork(`macvlan_${P}_192.0.2.0_24`), null);
+      assert.equal(await m.docker.inspectNetwork(`macvlan_${P}_192.0.2.0_24`), null);
       assert.deepEqual(m.names(), []);
     }),
 );

@@ -9,7 +9,7 @@ import type { DockerPort } from "../agent/docker/port.ts";
 import { createNewRuntime } from "../agent/handlers/create_new_runtime.ts";
 import { deleteDevice } from "../agent/handlers/delete_device.ts";
 import { getDeviceStatus } from "../agent/handlers/get_device_status.ts";
-import { ULIMIT_WARNING } from "../agent/runtimes/create_op.ts";
+import { ULIMIT_WARNING } from "../agent/reconcile/executor.ts";
 import {
   addressesInside,
   createAndWait,
@@ -75,7 +75,7 @@ Deno.test(
     withLab(async ({ a, b, dir, docker }) => {
       const m = await makeManager(dir, [a, b]);
       const ack = await createNewRuntime(
-        { runtimes: m },
+        m,
         msg("plc-dhcp", [
           { name: "eth0", parent_interface: A, network_mode: "dhcp" },
         ]),
@@ -189,7 +189,7 @@ Deno.test(
       assert.deepEqual(Object.keys(stored).sort(), ["plc-dhcp", "plc-manual", "plc-two"]);
 
       // get_device_status reports them.
-      const st = await getDeviceStatus({ runtimes: m }, { device_id: "plc-two" });
+      const st = await getDeviceStatus(m, { device_id: "plc-two" });
       assert.equal(st.status, "success");
       assert.equal(st.is_running, true);
       assert.equal(st.container_status, "running");
@@ -201,7 +201,7 @@ Deno.test(
       assert.equal(st.internal_ip, m.internalIp("plc-two"));
 
       // Deleting: the shared MACVLAN stays while another runtime uses it, goes with the last.
-      await deleteDevice({ runtimes: m }, { device_id: "plc-two" });
+      await deleteDevice(m, { device_id: "plc-two" });
       await m.settle();
       assert.equal((await m.status("plc-two")).status, "not_found");
       assert.equal(await docker.inspectNetwork("plc-two_internal"), null);

@@ -7,34 +7,85 @@
 import "./dockerode_slim.ts"; // first: keeps gRPC and ssh2 out before dockerode loads
 import Docker from "dockerode";
 import { wrap } from "./errors.ts";
-import type {
-  ContainerInfo,
-  ContainerSpec,
-  DockerPort,
-  EndpointSpec,
-  NetworkInfo,
-  NetworkSpec,
-  PullProgress,
+import {
+  type CallOptions,
+  type ContainerInfo,
+  type ContainerSpec,
+  DockerError,
+  type DockerPort,
+  type EndpointSpec,
+  type NetworkInfo,
+  type NetworkSpec,
+  type PullProgress,
 } from "./port.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+/** Default bound of one engine call: a healthy engine answers in milliseconds and a loaded one in
+ * seconds; after 30 s the engine is hung, and the runtime waiting on it must not wait forever. */
+export const CALL_TIMEOUT_MS = 30_000;
+/** A pull that reports no progress for 2 minutes is stalled (a registry that stopped sending);
+ * a slow but moving pull of a large image is never cut. */
+export const PULL_IDLE_MS = 120_000;
+
+/** The event stream is open for as long as the agent runs: no timeout (the largest timer value). */
+const EVENTS_NO_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A call's abort signal: the caller's, plus the default timeout. */
+function bound(
+  o: CallOptions | undefined,
+  ms: number,
+): { signal: AbortSignal; timeout: AbortSignal } {
+  const timeout = AbortSignal.timeout(ms);
+  return { signal: o?.signal ? AbortSignal.any([o.signal, timeout]) : timeout, timeout };
+}
+
+async function call<T>(
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  o?: CallOptions,
+  ms: number = CALL_TIMEOUT_MS,
+): Promise<T> {
+  const b = bound(o, ms);
   try {
-    return await fn();
+    return await fn(b.signal);
   } catch (err) {
+    throw aborted(what, b, ms, o) ?? wrap(err, what);
+  }
+}
+
+async function orNull<T>(
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  o?: CallOptions,
+): Promise<T | null> {
+  const b = bound(o, CALL_TIMEOUT_MS);
+  try {
+    return await fn(b.signal);
+  } catch (err) {
+    const a = aborted(what, b, CALL_TIMEOUT_MS, o);
+    if (a) throw a;
+    if ((err as { statusCode?: number })?.statusCode === 404) return null;
     throw wrap(err, what);
   }
 }
 
-async function orNull<T>(what: string, fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (err) {
-    if ((err as { statusCode?: number })?.statusCode === 404) return null;
-    throw wrap(err, what);
+/** The error of an aborted call, in words (dockerode only says "The operation was aborted"). */
+function aborted(
+  what: string,
+  b: { timeout: AbortSignal },
+  ms: number,
+  o: CallOptions | undefined,
+): DockerError | null {
+  if (o?.signal?.aborted) return new DockerError(`${what}: cancelled`, 0);
+  if (b.timeout.aborted) {
+    return new DockerError(
+      `${what}: no answer within ${ms / 1000} s (the Docker engine is hung or overloaded)`,
+      0,
+    );
   }
+  return null;
 }
 
 function labelFilter(labels: Record<string, string> = {}): string[] {
@@ -103,35 +154,70 @@ function toNetworkInfo(n: Json): NetworkInfo {
 
 /** Builds the port over the engine's Unix socket (e.g. `/var/run/docker.sock`). */
 export function dockerodePort(socketPath: string): DockerPort {
-  const docker = new Docker({ socketPath });
+  // Typed loosely: every call passes dockerode an `abortSignal` option its typings do not list.
+  const docker: Json = new Docker({ socketPath });
   return {
-    version: () =>
-      call("Cannot read the Docker version", async () => {
-        const v = await docker.version();
+    version: (o) =>
+      call("Cannot read the Docker version", async (abortSignal) => {
+        const v = await docker.version({ abortSignal } as Json);
         return { version: v.Version, apiVersion: v.ApiVersion };
-      }),
-    imageExists: async (ref) =>
-      (await orNull(`Cannot inspect image "${ref}"`, () => docker.getImage(ref).inspect())) !==
-        null,
-    pullImage: (ref, onProgress) =>
-      call(`Cannot pull image "${ref}"`, () =>
-        new Promise<void>((resolve, reject) => {
-          docker.pull(ref, (err: unknown, stream: NodeJS.ReadableStream) => {
-            if (err) return reject(err);
+      }, o),
+    imageExists: async (ref, o) =>
+      (await orNull(
+        `Cannot inspect image "${ref}"`,
+        (abortSignal) => docker.getImage(ref).inspect({ abortSignal } as Json),
+        o,
+      )) !== null,
+    pullImage: (ref, onProgress, o) => {
+      // Progress-based timeout: every progress line pushes the deadline out by PULL_IDLE_MS.
+      const idle = new AbortController();
+      let timer = setTimeout(() => idle.abort(), PULL_IDLE_MS);
+      const kick = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => idle.abort(), PULL_IDLE_MS);
+      };
+      const signal = o?.signal ? AbortSignal.any([o.signal, idle.signal]) : idle.signal;
+      return new Promise<void>((resolve, reject) => {
+        const fail = (e: unknown) =>
+          reject(
+            idle.signal.aborted
+              ? new DockerError(
+                `Cannot pull image "${ref}": no progress for ${PULL_IDLE_MS / 1000} s`,
+                0,
+              )
+              : o?.signal?.aborted
+              ? new DockerError(`Cannot pull image "${ref}": cancelled`, 0)
+              : wrap(e, `Cannot pull image "${ref}"`),
+          );
+        docker.pull(
+          ref,
+          { abortSignal: signal } as Json,
+          (err: unknown, stream: NodeJS.ReadableStream & { destroy?(): void }) => {
+            if (err) return fail(err);
+            const onAbort = () => stream.destroy?.();
+            signal.addEventListener("abort", onAbort, { once: true });
             docker.modem.followProgress(
               stream,
-              (e: unknown) => (e ? reject(e) : resolve()),
-              (p: Json) =>
+              (e: unknown) => {
+                signal.removeEventListener("abort", onAbort);
+                if (e || signal.aborted) fail(e ?? new Error("aborted"));
+                else resolve();
+              },
+              (p: Json) => {
+                kick();
                 onProgress({
                   status: String(p.status ?? ""),
                   current: p.progressDetail?.current,
                   total: p.progressDetail?.total,
-                } as PullProgress),
+                } as PullProgress);
+              },
             );
-          });
-        })),
-    createContainer: (spec: ContainerSpec) =>
-      call(`Cannot create container "${spec.name}"`, async () => {
+          },
+        );
+      }).finally(() => clearTimeout(timer));
+    },
+    createContainer: (spec: ContainerSpec, o) =>
+      call(`Cannot create container "${spec.name}"`, async (abortSignal) => {
         const endpoints: Json = {};
         for (const e of spec.endpoints) endpoints[e.network] = endpointConfig(e);
         const first = spec.endpoints[0];
@@ -148,58 +234,77 @@ export function dockerodePort(socketPath: string): DockerPort {
             ...(first ? { NetworkMode: first.network } : {}),
           },
           NetworkingConfig: { EndpointsConfig: endpoints },
-        });
+          abortSignal,
+        } as Json);
         return c.id;
-      }),
-    startContainer: (name) =>
-      call(`Cannot start container "${name}"`, async () => {
-        await docker.getContainer(name).start().catch((e: Json) => {
+      }, o),
+    startContainer: (name, o) =>
+      call(`Cannot start container "${name}"`, async (abortSignal) => {
+        await docker.getContainer(name).start({ abortSignal } as Json).catch((e: Json) => {
           if (e?.statusCode !== 304) throw e; // 304: already running
         });
-      }),
-    stopContainer: (name, t) =>
-      call(`Cannot stop container "${name}"`, async () => {
-        await docker.getContainer(name).stop({ t }).catch((e: Json) => {
-          if (e?.statusCode !== 304) throw e; // 304: already stopped
-        });
-      }),
-    setRestartPolicy: (name, policy) =>
+      }, o),
+    stopContainer: (name, t, o) =>
+      call(
+        `Cannot stop container "${name}"`,
+        async (abortSignal) => {
+          await docker.getContainer(name).stop({ t, abortSignal } as Json).catch((e: Json) => {
+            if (e?.statusCode !== 304) throw e; // 304: already stopped
+          });
+        },
+        o,
+        t * 1000 + CALL_TIMEOUT_MS,
+      ),
+    setRestartPolicy: (name, policy, o) =>
       call(
         `Cannot set the restart policy of "${name}"`,
-        () => docker.getContainer(name).update({ RestartPolicy: { Name: policy } }),
+        (abortSignal) =>
+          docker.getContainer(name).update(
+            { RestartPolicy: { Name: policy }, abortSignal } as Json,
+          ),
+        o,
       ),
-    restartContainer: (name, t) =>
-      call(`Cannot restart container "${name}"`, () => docker.getContainer(name).restart({ t })),
-    removeContainer: (name, force) =>
-      call(`Cannot remove container "${name}"`, async () => {
-        await docker.getContainer(name).remove({ force, v: true }).catch((e: Json) => {
-          if (e?.statusCode !== 404) throw e;
-        });
-      }),
-    inspectContainer: async (name) => {
+    restartContainer: (name, t, o) =>
+      call(
+        `Cannot restart container "${name}"`,
+        (abortSignal) => docker.getContainer(name).restart({ t, abortSignal } as Json),
+        o,
+        t * 1000 + CALL_TIMEOUT_MS,
+      ),
+    removeContainer: (name, force, o) =>
+      call(`Cannot remove container "${name}"`, async (abortSignal) => {
+        await docker.getContainer(name).remove({ force, v: true, abortSignal } as Json).catch(
+          (e: Json) => {
+            if (e?.statusCode !== 404) throw e;
+          },
+        );
+      }, o),
+    inspectContainer: async (name, o) => {
       const c = await orNull(
         `Cannot inspect container "${name}"`,
-        () => docker.getContainer(name).inspect(),
+        (abortSignal) => docker.getContainer(name).inspect({ abortSignal } as Json),
+        o,
       );
       return c ? toContainerInfo(c) : null;
     },
-    listContainers: (labels) =>
-      call("Cannot list containers", async () => {
+    listContainers: (labels, o) =>
+      call("Cannot list containers", async (abortSignal) => {
         const list = await docker.listContainers({
           all: true,
           filters: { label: labelFilter(labels) },
-        });
-        return list.map((c) => ({
+          abortSignal,
+        } as Json);
+        return list.map((c: Json) => ({
           id: c.Id,
           name: (c.Names[0] ?? "").replace(/^\//, ""),
           labels: c.Labels ?? {},
           state: c.State,
         }));
-      }),
-    statsOnce: (name) =>
-      call(`Cannot read stats of "${name}"`, async () => {
+      }, o),
+    statsOnce: (name, o) =>
+      call(`Cannot read stats of "${name}"`, async (abortSignal) => {
         const s: Json = await docker.getContainer(name).stats(
-          { stream: false, "one-shot": true } as Json,
+          { stream: false, "one-shot": true, abortSignal } as Json,
         );
         const mem = s.memory_stats ?? {};
         const cache = mem.stats?.inactive_file ?? mem.stats?.total_inactive_file ?? 0;
@@ -209,9 +314,9 @@ export function dockerodePort(socketPath: string): DockerPort {
           onlineCpus: s.cpu_stats?.online_cpus ?? 1,
           memoryBytes: Math.max(0, (mem.usage ?? 0) - cache),
         };
-      }),
-    createNetwork: (spec: NetworkSpec) =>
-      call(`Cannot create network "${spec.name}"`, async () => {
+      }, o),
+    createNetwork: (spec: NetworkSpec, o) =>
+      call(`Cannot create network "${spec.name}"`, async (abortSignal) => {
         const n = await docker.createNetwork({
           Name: spec.name,
           Driver: spec.driver,
@@ -226,90 +331,110 @@ export function dockerodePort(socketPath: string): DockerPort {
               ...(s.gateway ? { Gateway: s.gateway } : {}),
             })),
           },
-        });
+          abortSignal,
+        } as Json);
         return n.id;
-      }),
-    removeNetwork: (name) =>
-      call(`Cannot remove network "${name}"`, async () => {
-        await docker.getNetwork(name).remove().catch((e: Json) => {
+      }, o),
+    removeNetwork: (name, o) =>
+      call(`Cannot remove network "${name}"`, async (abortSignal) => {
+        await docker.getNetwork(name).remove({ abortSignal } as Json).catch((e: Json) => {
           if (e?.statusCode !== 404) throw e;
         });
-      }),
-    inspectNetwork: async (name) => {
+      }, o),
+    inspectNetwork: async (name, o) => {
       const n = await orNull(
         `Cannot inspect network "${name}"`,
-        () => docker.getNetwork(name).inspect(),
+        (abortSignal) => docker.getNetwork(name).inspect({ abortSignal } as Json),
+        o,
       );
       return n ? toNetworkInfo(n) : null;
     },
-    listNetworks: (filter) =>
-      call("Cannot list networks", async () => {
+    listNetworks: (filter, o) =>
+      call("Cannot list networks", async (abortSignal) => {
         const filters: Record<string, string[]> = {};
         if (filter.driver) filters.driver = [filter.driver];
         if (filter.labels) filters.label = labelFilter(filter.labels);
-        const list = await docker.listNetworks({ filters });
+        const list = await docker.listNetworks({ filters, abortSignal } as Json);
         if (filter.attachments === false) return list.map(toNetworkInfo);
-        // The list endpoint leaves `Containers` empty: inspect each one for attachments.
+        // The list endpoint leaves `Containers` empty: inspect each one for attachments. A
+        // network gone between the list and its inspect (404) is left out; any other failure
+        // fails the listing (a partial picture is worse than none: see plan.ts on doubt).
         const full = await Promise.all(
-          list.map((n) => docker.getNetwork(n.Id).inspect().catch(() => null)),
+          list.map((n: Json) =>
+            docker.getNetwork(n.Id).inspect({ abortSignal } as Json).catch((e: Json) => {
+              if (e?.statusCode === 404) return null;
+              throw e;
+            })
+          ),
         );
-        return full.filter((n) => n !== null).map(toNetworkInfo);
-      }),
-    connectNetwork: (network, container, endpoint) =>
+        return full.filter((n: Json) => n !== null).map(toNetworkInfo);
+      }, o),
+    connectNetwork: (network, container, endpoint, o) =>
       call(
         `Cannot connect "${container}" to network "${network}"`,
-        () =>
+        (abortSignal) =>
           docker.getNetwork(network).connect({
             Container: container,
             EndpointConfig: endpoint ? endpointConfig(endpoint) : {},
-          }),
+            abortSignal,
+          } as Json),
+        o,
       ),
     events: (onEvent, signal) =>
-      call("Cannot follow Docker events", async () => {
-        const stream = await docker.getEvents({
-          filters: {
-            type: ["container", "network"],
-            event: ["die", "destroy", "start", "stop", "disconnect", "connect"],
-          },
-        }) as unknown as NodeJS.ReadableStream & { destroy(): void };
-        await new Promise<void>((resolve, reject) => {
-          const stop = () => {
-            stream.destroy();
-            resolve();
-          };
-          if (signal.aborted) return stop();
-          signal.addEventListener("abort", stop, { once: true });
-          let buffer = "";
-          stream.on("data", (chunk: Uint8Array | string) => {
-            buffer += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-            let nl: number;
-            while ((nl = buffer.indexOf("\n")) >= 0) {
-              const line = buffer.slice(0, nl).trim();
-              buffer = buffer.slice(nl + 1);
-              if (!line) continue;
-              try {
-                const e: Json = JSON.parse(line);
-                const attrs: Record<string, string> = e.Actor?.Attributes ?? {};
-                const { name = "", ...labels } = attrs;
-                onEvent({ type: e.Type ?? "", action: e.Action ?? "", name, labels });
-              } catch { /* a partial or foreign line: ignore */ }
-            }
+      call(
+        "Cannot follow Docker events",
+        async () => {
+          const stream = await docker.getEvents({
+            filters: {
+              type: ["container", "network"],
+              event: ["die", "destroy", "start", "stop", "disconnect", "connect"],
+            },
+          }) as unknown as NodeJS.ReadableStream & { destroy(): void };
+          await new Promise<void>((resolve, reject) => {
+            const stop = () => {
+              stream.destroy();
+              resolve();
+            };
+            if (signal.aborted) return stop();
+            signal.addEventListener("abort", stop, { once: true });
+            let buffer = "";
+            stream.on("data", (chunk: Uint8Array | string) => {
+              buffer += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+              let nl: number;
+              while ((nl = buffer.indexOf("\n")) >= 0) {
+                const line = buffer.slice(0, nl).trim();
+                buffer = buffer.slice(nl + 1);
+                if (!line) continue;
+                try {
+                  const e: Json = JSON.parse(line);
+                  const attrs: Record<string, string> = e.Actor?.Attributes ?? {};
+                  const { name = "", ...labels } = attrs;
+                  onEvent({ type: e.Type ?? "", action: e.Action ?? "", name, labels });
+                } catch { /* a partial or foreign line: ignore */ }
+              }
+            });
+            stream.on("end", () => {
+              signal.removeEventListener("abort", stop);
+              resolve();
+            });
+            stream.on("error", (err: unknown) => {
+              signal.removeEventListener("abort", stop);
+              if (signal.aborted) resolve();
+              else reject(err);
+            });
           });
-          stream.on("end", () => {
-            signal.removeEventListener("abort", stop);
-            resolve();
-          });
-          stream.on("error", (err: unknown) => {
-            signal.removeEventListener("abort", stop);
-            if (signal.aborted) resolve();
-            else reject(err);
-          });
-        });
-      }),
-    disconnectNetwork: (network, container, force) =>
+        },
+        undefined,
+        EVENTS_NO_TIMEOUT_MS,
+      ),
+    disconnectNetwork: (network, container, force, o) =>
       call(
         `Cannot disconnect "${container}" from network "${network}"`,
-        () => docker.getNetwork(network).disconnect({ Container: container, Force: force }),
+        (abortSignal) =>
+          docker.getNetwork(network).disconnect(
+            { Container: container, Force: force, abortSignal } as Json,
+          ),
+        o,
       ),
   };
 }

@@ -4,7 +4,7 @@
  * bridge: the 31st runtime would fail with "could not find an available, non-overlapping IPv4
  * address pool". So the agent hands out small subnets itself from a pool of its own.
  *
- * /28 (16 addresses: network, bridge gateway, runtime, the agent's container, broadcast and room
+ * `createInternalNetwork` in networks.ts allocates from it. /28 (16 addresses: network, bridge gateway, runtime, the agent's container, broadcast and room
  * to spare) from 172.30.240.0/20 gives 256 runtimes per box, far above what an edge box runs.
  * The range sits at the top of Docker's 172.16.0.0/12 default so it stays clear of plant LANs
  * (mostly 10/8 and 192.168/16) and Docker hands it out last; a network that already overlaps a
@@ -14,7 +14,6 @@
  * @module
  */
 import { intToIpv4, ipv4ToInt } from "../../contracts/mod.ts";
-import type { DockerPort, NetworkSpec } from "../docker/port.ts";
 
 /** Pool and size of the internal subnets (see the module doc for the numbers). */
 export const INTERNAL_POOL = "172.30.240.0/20";
@@ -42,46 +41,4 @@ export function pickSubnet(
     if (!taken.some(([x, y]) => a <= y && x <= b)) return `${intToIpv4(a)}/${prefix}`;
   }
   return null;
-}
-
-/** Serialises allocations so two parallel creates never pick the same subnet. */
-export interface Mutex {
-  run<T>(key: string, fn: () => Promise<T>): Promise<T>;
-}
-
-/** Tries before giving up when Docker says a picked subnet overlaps: another process (a second
- * agent, a test, a user) may allocate between our list and our create, and Docker's IPAM can hold
- * a pool a moment longer than the listing shows; 32 quick tries (a refused create costs a few
- * ms) cover any realistic burst and still fail fast when something is really wrong. */
-const MAX_TRIES = 32;
-
-/** Creates an internal network with a subnet from the pool (the spec's own subnets are ignored). */
-export function createInternalNetwork(
-  docker: DockerPort,
-  mutex: Mutex,
-  spec: NetworkSpec,
-): Promise<string> {
-  return mutex.run("internal-pool", async () => {
-    const refused: string[] = [];
-    for (let i = 0; i < MAX_TRIES; i++) {
-      const used = (await docker.listNetworks({ attachments: false })).flatMap((n) =>
-        n.subnets.map((s) => s.subnet)
-      );
-      const subnet = pickSubnet([...used, ...refused]);
-      if (!subnet) {
-        throw new RangeError(
-          `Cannot create network "${spec.name}": the internal pool ${INTERNAL_POOL} is full`,
-        );
-      }
-      try {
-        return await docker.createNetwork({ ...spec, subnets: [{ subnet }] });
-      } catch (err) {
-        if (!/overlap/i.test((err as Error).message)) throw err;
-        refused.push(subnet);
-      }
-    }
-    throw new RangeError(
-      `Cannot create network "${spec.name}": ${MAX_TRIES} subnets of ${INTERNAL_POOL} were taken concurrently`,
-    );
-  });
 }

@@ -169,6 +169,14 @@ export interface DockerEvent {
   labels: Record<string, string>;
 }
 
+/** Per-call options: every call can be cancelled (a reconciliation pass that timed out aborts
+ * what it still has in flight, so the next pass never overlaps it). The adapter adds a default
+ * timeout of its own to every call. */
+export interface CallOptions {
+  /** Aborts the call (the engine request is destroyed, the promise rejects). */
+  signal?: AbortSignal;
+}
+
 /** The Docker calls the agent makes. Every method rejects with {@linkcode DockerError}. */
 export interface DockerPort {
   /**
@@ -177,44 +185,55 @@ export interface DockerPort {
    */
   events?(onEvent: (e: DockerEvent) => void, signal: AbortSignal): Promise<void>;
   /** Engine and API versions. */
-  version(): Promise<{ version: string; apiVersion: string }>;
+  version(o?: CallOptions): Promise<{ version: string; apiVersion: string }>;
   /** Whether an image is present locally. */
-  imageExists(ref: string): Promise<boolean>;
+  imageExists(ref: string, o?: CallOptions): Promise<boolean>;
   /** Pulls an image, reporting progress. */
-  pullImage(ref: string, onProgress: (p: PullProgress) => void): Promise<void>;
+  pullImage(ref: string, onProgress: (p: PullProgress) => void, o?: CallOptions): Promise<void>;
   /** Creates a container with all its endpoints; returns its id. */
-  createContainer(spec: ContainerSpec): Promise<string>;
+  createContainer(spec: ContainerSpec, o?: CallOptions): Promise<string>;
   /** Starts a container (no-op when running). */
-  startContainer(name: string): Promise<void>;
+  startContainer(name: string, o?: CallOptions): Promise<void>;
   /** Stops a container (no-op when stopped). */
-  stopContainer(name: string, timeoutS: number): Promise<void>;
+  stopContainer(name: string, timeoutS: number, o?: CallOptions): Promise<void>;
   /** Changes a container's restart policy in place (no re-create, no restart). */
-  setRestartPolicy?(name: string, policy: "always" | "no"): Promise<void>;
+  setRestartPolicy?(name: string, policy: "always" | "no", o?: CallOptions): Promise<void>;
   /** Restarts a container. */
-  restartContainer(name: string, timeoutS: number): Promise<void>;
+  restartContainer(name: string, timeoutS: number, o?: CallOptions): Promise<void>;
   /** Removes a container (force: kill first). */
-  removeContainer(name: string, force: boolean): Promise<void>;
+  removeContainer(name: string, force: boolean, o?: CallOptions): Promise<void>;
   /** Inspects a container; null when it does not exist. */
-  inspectContainer(name: string): Promise<ContainerInfo | null>;
+  inspectContainer(name: string, o?: CallOptions): Promise<ContainerInfo | null>;
   /** Lists containers (running or not) carrying every given label. */
-  listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  listContainers(labels: Record<string, string>, o?: CallOptions): Promise<ContainerSummary[]>;
   /** One stats reading, without waiting for a second sample. */
-  statsOnce(name: string): Promise<StatsReading>;
+  statsOnce(name: string, o?: CallOptions): Promise<StatsReading>;
   /** Creates a network; returns its id. */
-  createNetwork(spec: NetworkSpec): Promise<string>;
+  createNetwork(spec: NetworkSpec, o?: CallOptions): Promise<string>;
   /** Removes a network. */
-  removeNetwork(name: string): Promise<void>;
+  removeNetwork(name: string, o?: CallOptions): Promise<void>;
   /** Inspects a network; null when it does not exist. */
-  inspectNetwork(name: string): Promise<NetworkInfo | null>;
+  inspectNetwork(name: string, o?: CallOptions): Promise<NetworkInfo | null>;
   /** Lists networks, by driver and/or labels; `attachments: false` skips the per-network
    * inspect that fills `containers` (left empty then). */
   listNetworks(
     filter: { driver?: string; labels?: Record<string, string>; attachments?: boolean },
+    o?: CallOptions,
   ): Promise<NetworkInfo[]>;
   /** Connects a container to a network (Docker ignores a MAC here, see environment.md). */
-  connectNetwork(network: string, container: string, endpoint?: EndpointSpec): Promise<void>;
+  connectNetwork(
+    network: string,
+    container: string,
+    endpoint?: EndpointSpec,
+    o?: CallOptions,
+  ): Promise<void>;
   /** Disconnects a container from a network. */
-  disconnectNetwork(network: string, container: string, force: boolean): Promise<void>;
+  disconnectNetwork(
+    network: string,
+    container: string,
+    force: boolean,
+    o?: CallOptions,
+  ): Promise<void>;
 }
 
 /** Whether an engine API version string is at least `major.minor`. */

@@ -1,33 +1,32 @@
 /**
- * `create_new_runtime`: acks at once, creates in the background (protocol.md §2-§3).
+ * `create_new_runtime`: records the runtime in the desired state and acks at once; the reconciler
+ * creates it (protocol.md §2-§3). Progress and errors show in `get_device_status`.
  *
  * @module
  */
 import type { Handler } from "./types.ts";
-import { BusyError } from "../runtimes/locks.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
+import { commandError, type CommandPort } from "./lifecycle_ack.ts";
 
 /** Dependencies. */
 export interface CreateNewRuntimeDeps {
-  /** Runtime manager. */
-  runtimes: RuntimeManager;
+  /** The command port. */
+  commands: Pick<CommandPort, "create">;
 }
 
 /** Handler. */
-export const createNewRuntime: Handler<"create_new_runtime", CreateNewRuntimeDeps> = (
+export const createNewRuntime: Handler<"create_new_runtime", CreateNewRuntimeDeps> = async (
   deps,
   msg,
 ) => {
   const name = msg.container_name;
   try {
-    deps.runtimes.create(msg);
+    await deps.commands.create(msg);
   } catch (err) {
-    if (err instanceof BusyError) return Promise.resolve({ status: "error", error: err.message });
-    throw err;
+    return commandError(err);
   }
-  return Promise.resolve({
+  return {
     status: "creating",
     container_id: name,
     message: `Container creation started for ${name}`,
-  });
+  };
 };

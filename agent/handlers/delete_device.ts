@@ -1,30 +1,29 @@
 /**
- * `delete_device`: acks at once, deletes in the background; an unknown id ends as `not_found`.
+ * `delete_device`: turns the runtime into a tombstone and acks at once; the reconciler removes it.
+ * An id that is not one of this agent's runtimes changes nothing and ends as `not_found`.
  *
  * @module
  */
 import type { Handler } from "./types.ts";
-import { BusyError } from "../runtimes/locks.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
+import { commandError, type CommandPort } from "./lifecycle_ack.ts";
 
 /** Dependencies. */
 export interface DeleteDeviceDeps {
-  /** Runtime manager. */
-  runtimes: RuntimeManager;
+  /** The command port. */
+  commands: Pick<CommandPort, "delete">;
 }
 
 /** Handler. */
-export const deleteDevice: Handler<"delete_device", DeleteDeviceDeps> = (deps, msg) => {
+export const deleteDevice: Handler<"delete_device", DeleteDeviceDeps> = async (deps, msg) => {
   const id = msg.device_id;
   try {
-    deps.runtimes.delete(id);
+    await deps.commands.delete(id);
   } catch (err) {
-    if (err instanceof BusyError) return Promise.resolve({ status: "error", error: err.message });
-    throw err;
+    return commandError(err);
   }
-  return Promise.resolve({
+  return {
     status: "deleting",
     device_id: id,
     message: `Container deletion started for ${id}`,
-  });
+  };
 };

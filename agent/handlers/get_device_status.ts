@@ -5,12 +5,11 @@
  * @module
  */
 import type { Handler } from "./types.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
 
 /** Dependencies. */
 export interface GetDeviceStatusDeps {
-  /** Runtime manager. */
-  runtimes: RuntimeManager;
+  /** The read-only runtime view. */
+  runtimes: { status(device: string): Promise<Record<string, unknown>> };
 }
 
 /** Handler. */

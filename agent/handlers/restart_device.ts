@@ -1,18 +1,17 @@
 /**
- * `restart_device`: restarts the runtime for real (idempotent); the intent is persisted.
+ * `restart_device`: restarts the runtime; the intent (running) is persisted first. Answers when the reconciler has done it.
  *
  * @module
  */
 import type { Handler } from "./types.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
-import { lifecycleAck } from "./lifecycle_ack.ts";
+import { type CommandPort, lifecycleAck } from "./lifecycle_ack.ts";
 
 /** Dependencies. */
 export interface RestartDeviceDeps {
-  /** Runtime manager. */
-  runtimes: RuntimeManager;
+  /** The command port. */
+  commands: Pick<CommandPort, "restart">;
 }
 
 /** Handler. */
 export const restartDevice: Handler<"restart_device", RestartDeviceDeps> = (deps, msg) =>
-  lifecycleAck(msg.device_id, () => deps.runtimes.restart(msg.device_id));
+  lifecycleAck(msg.device_id, () => deps.commands.restart(msg.device_id));

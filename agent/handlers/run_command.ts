@@ -5,7 +5,7 @@
  * @module
  */
 import type { Handler } from "./types.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
+import type { Logger } from "../log.ts";
 import {
   DEFAULT_LIMITS,
   runCommand as run,
@@ -14,25 +14,22 @@ import {
 
 /** Dependencies. */
 export interface RunCommandHandlerDeps {
-  /** Runtime manager (registry: internal IP and pinned fingerprint). */
-  runtimes: RuntimeManager;
+  /** Where a runtime's API is (internal IP, pinned fingerprint); null when not ours. */
+  runtimes: { endpoint(device: string): { ip: string | null; pin?: string } | null };
+  /** Pins a fingerprint on first use (a desired-state write). */
+  pin(device: string, fingerprint: string): Promise<void>;
+  /** Logger. */
+  log: Logger;
   /** Overrides of the limits (e.g. an allow-list of extra ports). */
   limits?: Partial<RunCommandLimits>;
 }
 
 /** Handler. */
 export const runCommand: Handler<"run_command", RunCommandHandlerDeps> = (deps, msg) => {
-  const registry = deps.runtimes.core.registry;
   return run({
-    lookup: (device) => {
-      const e = registry.get(device);
-      if (!e) return null;
-      return e.tls_fingerprint
-        ? { ip: e.internal_ip, pin: e.tls_fingerprint }
-        : { ip: e.internal_ip };
-    },
-    pin: (device, fingerprint) => registry.update(device, { tls_fingerprint: fingerprint }),
+    lookup: (device) => deps.runtimes.endpoint(device),
+    pin: (device, fingerprint) => deps.pin(device, fingerprint),
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
-    log: deps.runtimes.core.log,
+    log: deps.log,
   }, msg);
 };

@@ -1,18 +1,17 @@
 /**
- * `start_device`: starts the runtime for real (idempotent); the intent is persisted.
+ * `start_device`: starts the runtime (idempotent); the intent is persisted first. Answers when the reconciler has done it.
  *
  * @module
  */
 import type { Handler } from "./types.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
-import { lifecycleAck } from "./lifecycle_ack.ts";
+import { type CommandPort, lifecycleAck } from "./lifecycle_ack.ts";
 
 /** Dependencies. */
 export interface StartDeviceDeps {
-  /** Runtime manager. */
-  runtimes: RuntimeManager;
+  /** The command port. */
+  commands: Pick<CommandPort, "start">;
 }
 
 /** Handler. */
 export const startDevice: Handler<"start_device", StartDeviceDeps> = (deps, msg) =>
-  lifecycleAck(msg.device_id, () => deps.runtimes.start(msg.device_id));
+  lifecycleAck(msg.device_id, () => deps.commands.start(msg.device_id));

@@ -1,18 +1,18 @@
 /**
- * `stop_device`: stops the runtime for real (idempotent); the intent is persisted.
+ * `stop_device`: stops the runtime (idempotent); the intent is persisted first, so it stays
+ * stopped across agent and daemon restarts. Answers when the reconciler has done it.
  *
  * @module
  */
 import type { Handler } from "./types.ts";
-import type { RuntimeManager } from "../runtimes/manager.ts";
-import { lifecycleAck } from "./lifecycle_ack.ts";
+import { type CommandPort, lifecycleAck } from "./lifecycle_ack.ts";
 
 /** Dependencies. */
 export interface StopDeviceDeps {
-  /** Runtime manager. */
-  runtimes: RuntimeManager;
+  /** The command port. */
+  commands: Pick<CommandPort, "stop">;
 }
 
 /** Handler. */
 export const stopDevice: Handler<"stop_device", StopDeviceDeps> = (deps, msg) =>
-  lifecycleAck(msg.device_id, () => deps.runtimes.stop(msg.device_id));
+  lifecycleAck(msg.device_id, () => deps.commands.stop(msg.device_id));

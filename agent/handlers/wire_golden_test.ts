@@ -21,6 +21,7 @@ import { getConsumptionDevice, type RuntimeLimits } from "./get_consumption_devi
 import { hostFactsOf } from "./get_consumption_orchestrator.ts";
 import { getHostInterfaces } from "./get_host_interfaces.ts";
 import { getSerialDevices } from "./get_serial_devices.ts";
+import { fakeHandlerDeps } from "./_fake_deps.ts";
 import { buildHandlerTable } from "./mod.ts";
 import type { HandlerTable } from "./types.ts";
 
@@ -58,25 +59,30 @@ async function send(
   // Fractions on purpose: the original answers integers (int() truncation).
   consumption.record(HOST_KEY, { timestamp: NOW_S - 10, cpu: 12.7, memory: 2048.9 });
   consumption.record(HOST_KEY, { timestamp: NOW_S - 5, cpu: 3.2, memory: 2050.4 });
-  const table = buildHandlerTable({
-    consumption,
-    facts: () =>
-      Promise.resolve(hostFactsOf({
-        interfaces: [
-          { name: "lo", family: "IPv4", address: "127.0.0.1" },
-          { name: "docker0", family: "IPv4", address: "172.17.0.1" },
-          { name: "ens33", family: "IPv4", address: "192.168.1.20" },
-          { name: "ens33", family: "IPv6", address: "fe80::1" },
-          { name: "wg0", family: "IPv4", address: "10.8.0.2" },
-        ],
-        memoryBytes: 23.5 * GIB,
-        cpus: 4,
-        osRelease: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n',
-        kernel: "6.1.0-18-amd64",
-        diskBytes: 250e9,
-      })),
-    now: () => NOW_S,
-  }, overrides);
+  const table = {
+    ...buildHandlerTable(fakeHandlerDeps({
+      host: {
+        consumption,
+        facts: () =>
+          Promise.resolve(hostFactsOf({
+            interfaces: [
+              { name: "lo", family: "IPv4", address: "127.0.0.1" },
+              { name: "docker0", family: "IPv4", address: "172.17.0.1" },
+              { name: "ens33", family: "IPv4", address: "192.168.1.20" },
+              { name: "ens33", family: "IPv6", address: "fe80::1" },
+              { name: "wg0", family: "IPv4", address: "10.8.0.2" },
+            ],
+            memoryBytes: 23.5 * GIB,
+            cpus: 4,
+            osRelease: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n',
+            kernel: "6.1.0-18-amd64",
+            diskBytes: 250e9,
+          })),
+        now: () => NOW_S,
+      },
+    })),
+    ...overrides,
+  };
   const cid = recorded(topic, name).ack.correlation_id;
   let got: unknown;
   await createDispatcher(table, silentLogger).handle({

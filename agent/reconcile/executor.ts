@@ -1,24 +1,89 @@
 /**
- * The executor: one effect per step kind (a table the compiler checks for completeness). One
- * runtime's failure never stops the others: every member of a batch runs in its own promise,
- * with a bounded concurrency.
+ * The executor: one effect per step kind (a table the compiler checks for completeness), the only
+ * code in the agent that changes Docker. Steps run in lanes (lanes.ts); every Docker call gets the
+ * step's abort signal (the pass's, plus a timeout per step), so a pass that is cancelled has
+ * nothing left in flight when it ends.
  *
  * @module
  */
-import type { StoredVnic } from "../../contracts/mod.ts";
+import { ORCHESTRATOR_DEVICE_ID } from "../../contracts/mod.ts";
 import type { Logger } from "../log.ts";
-import { DockerError, type DockerPort } from "../docker/port.ts";
-import { internalLabels, internalNetworkName, macvlanLabels } from "../runtimes/naming.ts";
-import { createInternalNetwork } from "../runtimes/internal_pool.ts";
-import { applyRestartPolicy } from "../runtimes/restart_policy.ts";
+import { apiAtLeast, type CallOptions, DockerError, type DockerPort } from "../docker/port.ts";
+import {
+  createInternalNetwork,
+  getOrCreateMacvlan,
+  internalNetworkName,
+  internalSpec,
+  macvlanSpec,
+  removeNetwork,
+} from "../docker/networks.ts";
+import { KeyedMutex } from "../runtimes/locks.ts";
+import type { DesiredRuntime } from "../runtimes/desired.ts";
+import { roleSelector } from "../runtimes/naming.ts";
+import type { OperationStep } from "../runtimes/operations.ts";
+import { mapLimit, runLanes, type StepOutcome, type StepResult } from "./lanes.ts";
 import { type NamespacePort, restoreMac } from "./mac_restore.ts";
+import { Pulls } from "./pulls.ts";
 import type { Member, Step, TargetNetwork } from "./types.ts";
 
 /** Connects, disconnects and MAC restores in flight at once. The engine serialises endpoint
  * changes (35-40 ms each on the 2-core build VM with Docker 26.1: 50 runtimes leave in ~2.0 s and
  * join in ~1.7 s); 8 keeps the nsenter spawns overlapping with that queue. Measured with
- * scripts/bench_rewire.ts: 16 in flight was no faster, 50 was slower (leave 2.6 s). */
+ * scripts/bench_rewire.ts: 16 in flight was no faster, 50 was slower (leave 2.6 s). The same
+ * bound holds the runtime lanes of one pass. */
 export const DEFAULT_CONCURRENCY = 8;
+
+/** Bound of one step. A step is a handful of engine calls (each bounded by the adapter too); a
+ * stop waits up to the grace period; a parent re-wire moves up to ~50 runtimes at ~40 ms per
+ * endpoint change, twice. Past these the engine is hung: the step is cancelled and retried. */
+export function stepTimeoutMs(step: Step, stopTimeoutS: number): number {
+  switch (step.kind) {
+    case "stop":
+    case "restart":
+    case "remove_container":
+      return stopTimeoutS * 1000 + 60_000;
+    case "rewire_parent":
+    case "attach":
+      return 300_000;
+    default:
+      return 60_000;
+  }
+}
+
+/** Shown when the engine cannot raise the real-time limits the runtime asks for. */
+export const ULIMIT_WARNING =
+  "ulimits rtprio=99 and memlock=unlimited not applied: the Docker engine may not raise them " +
+  "(it lacks CAP_SYS_RESOURCE); real-time scheduling is limited";
+
+/** What the engine can do, learned as the agent goes (owned by the executor). */
+export interface EngineFacts {
+  /** API version (null until asked). */
+  apiVersion: string | null;
+  /** Set once the engine refused our ulimits (no CAP_SYS_RESOURCE): later creates omit them. */
+  ulimitsRefused: boolean;
+}
+
+/** The desired state as the executor writes it. */
+export interface DesiredWriter {
+  /** One runtime. */
+  get(name: string): DesiredRuntime | undefined;
+  /** Writes a runtime. */
+  put(d: DesiredRuntime): Promise<void>;
+  /** Changes fields of a runtime. */
+  patch(name: string, patch: Partial<Omit<DesiredRuntime, "name">>): Promise<void>;
+  /** Forgets a runtime. */
+  forget(name: string): Promise<void>;
+}
+
+/** Where progress of cloud operations goes (`get_device_status`). */
+export interface Progress {
+  /** A runtime's operation moved to a step. */
+  step(runtime: string, step: OperationStep, message?: string, progress?: number): void;
+  /** A runtime's operation ended well. */
+  done(runtime: string): void;
+  /** A runtime's operation failed. */
+  fail(runtime: string, error: string): void;
+}
 
 /** What the executor needs. */
 export interface ExecutorDeps {
@@ -26,252 +91,446 @@ export interface ExecutorDeps {
   docker: DockerPort;
   /** Namespaces (MAC restore). */
   ns: NamespacePort;
-  /** Persisted vNICs (the network actually used is written back). */
-  vnics: {
-    get(runtime: string): StoredVnic[] | undefined;
-    set(runtime: string, v: StoredVnic[]): Promise<void>;
-  };
-  /** Re-creates a runtime whose container is gone, from its persisted configuration. */
-  recreate(runtime: string): Promise<void>;
-  /** Called after the runtime joined its internal network (registry, agent's own join). */
-  internalConnected?(runtime: string): Promise<void>;
-  /** Serialises work per MACVLAN parent with the create path (shared with the manager). */
-  parentMutex: { run<T>(key: string, fn: () => Promise<T>): Promise<T> };
+  /** The desired state. */
+  desired: DesiredWriter;
+  /** Operation progress. */
+  progress: Progress;
   /** Logger. */
   log: Logger;
-  /** Bound of parallel connects. */
+  /** Labels of every object we create (the agent's scope). */
+  labels: Record<string, string>;
+  /** The agent's own container id when it runs in one. */
+  selfContainer: string | null;
+  /** Seconds Docker waits for a graceful stop before killing (its own default: 10). */
+  stopTimeoutS: number;
+  /** A runtime's tombstone is done: drop what is kept per runtime elsewhere (buffers, guard). */
+  onForget(runtime: string): void;
+  /** Asks for a pass (a background pull finished). */
+  trigger(reason: string): void;
+  /** Ends the process after a self-destruct on the host. */
+  exit(code: number): void;
+  /** Bound of parallel lanes and connects. */
   concurrency?: number;
-  /** Extra labels of every object we create (the agent's scope). */
-  labels?: Record<string, string>;
-  /** `runtime|network` to the Docker endpoint MAC seen when the MAC inside was verified. */
-  verified?: Map<string, string>;
-}
-
-/** Outcome of one step. */
-export interface StepResult {
-  /** The step. */
-  step: Step;
-  /** Failures, by runtime (empty when everything worked). */
-  failures: { runtime: string | null; error: string }[];
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; never rejects. */
-export async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { status: "fulfilled", value: await fn(items[i]!) };
-      } catch (reason) {
-        results[i] = { status: "rejected", reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 const msg = (e: unknown) => e instanceof Error ? e.message : String(e);
 
-/** Gets or creates the target MACVLAN network; reuses a pool Docker says overlaps. */
-async function ensureNetwork(deps: ExecutorDeps, to: TargetNetwork): Promise<string> {
-  if (to.exists) return to.name;
-  try {
-    await deps.docker.createNetwork({
-      name: to.name,
-      driver: "macvlan",
-      internal: false,
-      options: { parent: to.parent },
-      subnets: [{ subnet: to.subnet, ...(to.gateway ? { gateway: to.gateway } : {}) }],
-      labels: macvlanLabels(to.parent, to.subnet, deps.labels),
-    });
-    return to.name;
-  } catch (err) {
-    if (err instanceof DockerError && err.statusCode === 409) {
-      const existing = (await deps.docker.listNetworks({ driver: "macvlan" })).find((n) =>
-        n.name === to.name || (n.options.parent === to.parent && n.subnets[0]?.subnet === to.subnet)
-      );
-      if (existing) return existing.name;
+/** The executor of one agent. */
+export class Executor {
+  #d: ExecutorDeps;
+  /** Serialises get-or-create / removal of MACVLAN networks per parent. */
+  #parents = new KeyedMutex();
+  /** Serialises internal subnet allocation (two creates never pick the same subnet). */
+  #pool = new KeyedMutex();
+  /** `runtime|network` to the Docker endpoint MAC seen when the MAC inside was verified. */
+  readonly verified = new Map<string, string>();
+  /** What could not be honoured per runtime (shown as `warnings` in `get_device_status`). */
+  readonly warnings = new Map<string, string[]>();
+  /** Engine facts. */
+  readonly engine: EngineFacts = { apiVersion: null, ulimitsRefused: false };
+  #pulls: Pulls;
+
+  /** Builds the executor. */
+  constructor(deps: ExecutorDeps) {
+    this.#d = deps;
+    this.#pulls = new Pulls(deps.docker, deps.log, (image) => deps.trigger(`pulled ${image}`));
+  }
+
+  /** Asks the engine's API version once (MACs at create need 1.44). */
+  async engineFacts(o?: CallOptions): Promise<{ macsAtCreate: boolean; ulimits: boolean }> {
+    this.engine.apiVersion ??= (await this.#d.docker.version(o)).apiVersion;
+    return {
+      macsAtCreate: apiAtLeast(this.engine.apiVersion, 1, 44),
+      ulimits: !this.engine.ulimitsRefused,
+    };
+  }
+
+  /** Runs a plan's work steps; resolves when nothing of it is in flight any more. */
+  run(steps: Step[], signal: AbortSignal): Promise<StepResult[]> {
+    return runLanes(
+      steps.filter((s) => s.kind !== "report"),
+      this.#d.concurrency ?? DEFAULT_CONCURRENCY,
+      (step) => this.execute(step, signal),
+      signal,
+    );
+  }
+
+  /** Runs one step with its timeout; a thrown error becomes a failure of the step. */
+  async execute(step: Step, signal: AbortSignal): Promise<StepOutcome> {
+    const o: CallOptions = {
+      signal: AbortSignal.any([
+        signal,
+        AbortSignal.timeout(stepTimeoutMs(step, this.#d.stopTimeoutS)),
+      ]),
+    };
+    const fn = effects[step.kind] as (x: Executor, s: Step, o: CallOptions) => Promise<Result>;
+    try {
+      const r = await fn(this, step, o);
+      return r === "wait" ? { failures: [], wait: true } : { failures: r };
+    } catch (err) {
+      // Blame the runtimes the step was for, so each one's status shows why it is not repaired.
+      const runtimes = "runtime" in step
+        ? [step.runtime]
+        : "members" in step && step.members.length
+        ? step.members.map((m) => m.runtime)
+        : [null];
+      return { failures: runtimes.map((runtime) => ({ runtime, error: msg(err) })) };
     }
-    throw err;
   }
-}
 
-/** Connects one member and puts its MAC back; records the network in the vNIC store. */
-async function connectMember(deps: ExecutorDeps, network: string, m: Member): Promise<void> {
-  await deps.docker.connectNetwork(network, m.runtime, {
-    network,
-    ...(m.ipv4 ? { ipv4: m.ipv4 } : {}),
-    mac: m.mac,
-  });
-  const info = await deps.docker.inspectContainer(m.runtime);
-  const endpoint = info?.networks[network];
-  if (info && info.pid > 0 && endpoint?.mac) {
-    await restoreMac(deps.ns, info.pid, endpoint.mac, m.mac);
-    deps.verified?.set(`${m.runtime}|${network}`, endpoint.mac);
+  /** Drops what is kept per runtime here. */
+  forgetRuntime(runtime: string): void {
+    this.warnings.delete(runtime);
+    for (const k of this.verified.keys()) if (k.startsWith(`${runtime}|`)) this.verified.delete(k);
   }
-  const vnics = deps.vnics.get(m.runtime);
-  if (vnics) {
-    await deps.vnics.set(
-      m.runtime,
-      vnics.map((v) => v.name === m.vnic ? { ...v, docker_network_name: network } : v),
+
+  // --- shared pieces of the effects -----------------------------------------------------------
+
+  /** Gets or creates a MACVLAN network under its parent's lock. */
+  ensureNetwork(to: TargetNetwork, o: CallOptions): Promise<string> {
+    if (to.exists) return Promise.resolve(to.name);
+    return getOrCreateMacvlan(
+      this.#d.docker,
+      macvlanSpec(to.parent, to.subnet, to.gateway, this.#d.labels, to.name),
+      o,
     );
   }
-}
 
-async function connectAll(deps: ExecutorDeps, network: string, members: Member[]) {
-  const settled = await mapLimit(
-    members,
-    deps.concurrency ?? DEFAULT_CONCURRENCY,
-    (m) => connectMember(deps, network, m),
-  );
-  return settled.flatMap((r, i) =>
-    r.status === "rejected" ? [{ runtime: members[i]!.runtime, error: msg(r.reason) }] : []
-  );
-}
-
-/** Removes a network after disconnecting whatever is attached (e.g. the agent itself). */
-async function removeNetwork(deps: ExecutorDeps, name: string): Promise<void> {
-  const net = await deps.docker.inspectNetwork(name);
-  if (!net) return;
-  for (const c of net.containers) await deps.docker.disconnectNetwork(name, c.id, true);
-  await deps.docker.removeNetwork(name);
-}
-
-/** Re-creates every MACVLAN network of a stopped runtime and connects it again. */
-async function rebuildMacvlans(deps: ExecutorDeps, runtime: string): Promise<void> {
-  for (const v of deps.vnics.get(runtime) ?? []) {
-    const name = v.docker_network_name;
-    if (!name) continue;
-    const net = await deps.docker.inspectNetwork(name);
-    const subnet = net?.subnets[0]?.subnet ?? v.parent_subnet;
-    if (!subnet) continue;
-    await deps.parentMutex.run(v.parent_interface, async () => {
-      await deps.docker.disconnectNetwork(name, runtime, true).catch(() => {});
-      if (net) await removeNetwork(deps, name);
-      const gateway = net?.subnets[0]?.gateway ?? v.parent_gateway ?? null;
-      await ensureNetwork(deps, {
-        name,
-        parent: v.parent_interface,
-        subnet,
-        gateway,
-        exists: false,
+  /** Connects one member and puts its MAC back; records the network in the desired state. */
+  async connectMember(network: string, m: Member, o: CallOptions): Promise<void> {
+    const d = this.#d;
+    await d.docker.connectNetwork(network, m.runtime, {
+      network,
+      ...(m.ipv4 ? { ipv4: m.ipv4 } : {}),
+      mac: m.mac,
+    }, o);
+    const info = await d.docker.inspectContainer(m.runtime, o);
+    const endpoint = info?.networks[network];
+    if (info && info.pid > 0 && endpoint?.mac) {
+      await restoreMac(d.ns, info.pid, endpoint.mac, m.mac);
+      this.verified.set(`${m.runtime}|${network}`, endpoint.mac);
+    }
+    const rt = d.desired.get(m.runtime);
+    if (rt) {
+      await d.desired.patch(m.runtime, {
+        vnics: rt.vnics.map((v) => v.name === m.vnic ? { ...v, docker_network_name: network } : v),
       });
-      await deps.docker.connectNetwork(name, runtime, {
-        network: name,
-        ...(v.network_mode === "manual" && v.ip_address ? { ipv4: v.ip_address } : {}),
-      });
-    });
-    deps.log.warn("MACVLAN network rebuilt after Docker lost it", { runtime, network: name });
+    }
   }
-}
 
-/** Puts every vNIC's persisted MAC back inside a running runtime. */
-async function restoreMacs(deps: ExecutorDeps, runtime: string): Promise<StepResult["failures"]> {
-  const info = await deps.docker.inspectContainer(runtime);
-  const failures: StepResult["failures"] = [];
-  for (const v of deps.vnics.get(runtime) ?? []) {
-    const endpoint = v.docker_network_name ? info?.networks[v.docker_network_name] : undefined;
-    if (!info || info.pid <= 0 || !endpoint?.mac) continue;
-    await restoreMac(deps.ns, info.pid, endpoint.mac, v.mac_address).catch((err) =>
-      failures.push({ runtime, error: msg(err) })
+  async connectAll(network: string, members: Member[], o: CallOptions) {
+    const settled = await mapLimit(
+      members,
+      this.#d.concurrency ?? DEFAULT_CONCURRENCY,
+      (m) => this.connectMember(network, m, o),
+    );
+    return settled.flatMap((r, i) =>
+      r.status === "rejected" ? [{ runtime: members[i]!.runtime, error: msg(r.reason) }] : []
     );
   }
-  return failures;
+
+  /** Re-creates every MACVLAN network of a stopped runtime and connects it again: after a daemon
+   * restart Docker sometimes cannot restore a MACVLAN network from its state ("Could not create
+   * macvlan network ... from persistent state"), and the runtime cannot start. */
+  async rebuildMacvlans(runtime: string, o: CallOptions): Promise<void> {
+    const d = this.#d;
+    for (const v of d.desired.get(runtime)?.vnics ?? []) {
+      const name = v.docker_network_name;
+      if (!name) continue;
+      const net = await d.docker.inspectNetwork(name, o);
+      const subnet = net?.subnets[0]?.subnet ?? v.parent_subnet;
+      if (!subnet) continue;
+      await this.#parents.run(v.parent_interface, async () => {
+        await d.docker.disconnectNetwork(name, runtime, true, o).catch(() => {});
+        if (net) await removeNetwork(d.docker, name, () => true, o);
+        const gateway = net?.subnets[0]?.gateway ?? v.parent_gateway ?? null;
+        await this.ensureNetwork({
+          name,
+          parent: v.parent_interface,
+          subnet,
+          gateway,
+          exists: false,
+        }, o);
+        await d.docker.connectNetwork(name, runtime, {
+          network: name,
+          ...(v.network_mode === "manual" && v.ip_address ? { ipv4: v.ip_address } : {}),
+        }, o);
+      });
+      d.log.warn("MACVLAN network rebuilt after Docker lost it", { runtime, network: name });
+    }
+  }
+
+  /** Puts every vNIC's persisted MAC back inside a running runtime. */
+  async restoreMacs(runtime: string, o: CallOptions): Promise<Failures> {
+    const d = this.#d;
+    const info = await d.docker.inspectContainer(runtime, o);
+    const failures: Failures = [];
+    for (const v of d.desired.get(runtime)?.vnics ?? []) {
+      const endpoint = v.docker_network_name ? info?.networks[v.docker_network_name] : undefined;
+      if (!info || info.pid <= 0 || !endpoint?.mac) continue;
+      await restoreMac(d.ns, info.pid, endpoint.mac, v.mac_address).catch((err) =>
+        failures.push({ runtime, error: msg(err) })
+      );
+    }
+    return failures;
+  }
+
+  /** Removes a container and waits until the engine no longer lists it (a removal still in
+   * progress makes a create of the same name fail with "removal ... already in progress"). */
+  async removeContainer(name: string, o: CallOptions): Promise<void> {
+    await this.#d.docker.removeContainer(name, true, o);
+    for (let i = 0; i < 50 && (await this.#d.docker.inspectContainer(name, o)); i++) {
+      // 50 x 100 ms: a forced removal takes tens of milliseconds; 5 s means something is stuck.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  get deps(): ExecutorDeps {
+    return this.#d;
+  }
+
+  get parents(): KeyedMutex {
+    return this.#parents;
+  }
+
+  get pool(): KeyedMutex {
+    return this.#pool;
+  }
+
+  get pulls(): Pulls {
+    return this.#pulls;
+  }
 }
+
+type Failures = StepResult["failures"];
+type Result = Failures | "wait";
 
 type Effects = {
   [K in Step["kind"]]: (
-    deps: ExecutorDeps,
+    x: Executor,
     step: Extract<Step, { kind: K }>,
-  ) => Promise<StepResult["failures"]>;
+    o: CallOptions,
+  ) => Promise<Result>;
 };
 
 const effects: Effects = {
-  async recreate_runtime(deps, s) {
-    // The create path makes the internal network itself; a leftover one would make it fail.
-    await removeNetwork(deps, internalNetworkName(s.runtime));
-    await deps.recreate(s.runtime);
+  async adopt(x, s) {
+    await x.deps.desired.put(s.desired);
+    x.deps.log.warn(
+      "Found a runtime of ours in no desired state: adopted (kept as it is, never removed)",
+      { runtime: s.runtime, running: s.desired.running },
+    );
     return [];
   },
-  async restore_mac(deps, s) {
-    const info = await deps.docker.inspectContainer(s.runtime);
-    const endpoint = info?.networks[s.network];
-    if (!info || info.pid <= 0 || !endpoint?.mac) return [];
-    await restoreMac(deps.ns, info.pid, endpoint.mac, s.mac);
-    deps.verified?.set(`${s.runtime}|${s.network}`, endpoint.mac);
+  pull_image(x, s) {
+    const state = x.pulls.ensure(
+      s.image,
+      (p) =>
+        x.deps.progress.step(s.runtime, "pulling_image", `Pulling ${s.image}: ${p.status}`, p.pct),
+    );
+    if (state.kind === "failed") return Promise.reject(new Error(state.error));
+    if (state.kind === "running") {
+      x.deps.progress.step(s.runtime, "pulling_image", `Pulling ${s.image}`);
+      return Promise.resolve("wait");
+    }
+    return Promise.resolve([]);
+  },
+  async create_internal_network(x, s, o) {
+    x.deps.progress.step(s.runtime, "creating_networks", `Creating networks of ${s.runtime}`);
+    await x.pool.run(
+      "pool",
+      () => createInternalNetwork(x.deps.docker, internalSpec(s.runtime, x.deps.labels), o),
+    );
     return [];
   },
-  async remove_container(deps, s) {
-    await deps.docker.removeContainer(s.name, true);
-    return [];
-  },
-  async remove_network(deps, s) {
-    await removeNetwork(deps, s.name);
-    return [];
-  },
-  async create_internal_network(deps, s) {
-    await createInternalNetwork(deps.docker, deps.parentMutex, {
-      name: internalNetworkName(s.runtime),
-      driver: "bridge",
-      internal: true,
-      options: {},
-      subnets: [],
-      labels: internalLabels(s.runtime, deps.labels),
-    });
-    return [];
-  },
-  async connect_internal(deps, s) {
-    await deps.docker.connectNetwork(internalNetworkName(s.runtime), s.runtime);
-    await deps.internalConnected?.(s.runtime);
-    return [];
-  },
-  async start(deps, s) {
-    await applyRestartPolicy(deps.docker, s.runtime, "running");
-    try {
-      await deps.docker.startContainer(s.runtime);
-    } catch (err) {
-      if (/network id .* not found|failed to create endpoint/i.test(msg(err))) {
-        // After a daemon restart Docker sometimes cannot restore a MACVLAN network from its
-        // state ("Could not create macvlan network ... from persistent state"): the network is
-        // listed but unusable, and the runtime cannot start. Rebuild it and start again.
-        await rebuildMacvlans(deps, s.runtime);
-        await deps.docker.startContainer(s.runtime);
-        return await restoreMacs(deps, s.runtime);
-      }
-      // Created with real-time ulimits on an engine that cannot grant them (the agent died before
-      // its create fell back): it can never start as it is. It is not running, so re-create it.
-      if (!/setting rlimit/i.test(msg(err))) throw err;
-      deps.log.warn("Runtime cannot start with its ulimits: re-creating it", {
-        runtime: s.runtime,
-      });
-      await deps.docker.removeContainer(s.runtime, true);
-      await removeNetwork(deps, internalNetworkName(s.runtime));
-      await deps.recreate(s.runtime);
+  async ensure_macvlan(x, s, o) {
+    x.deps.progress.step(s.runtime, "creating_networks", `Creating networks of ${s.runtime}`);
+    const parent = s.network.options.parent ?? "";
+    const name = await x.parents.run(
+      parent,
+      () => getOrCreateMacvlan(x.deps.docker, s.network, o),
+    );
+    if (name !== s.network.name) {
+      throw new Error(
+        `The LAN of parent "${parent}" is served by network "${name}" since this pass was planned`,
+      );
     }
     return [];
   },
-  async stop(deps, s) {
-    await applyRestartPolicy(deps.docker, s.runtime, "stopped");
-    // 10 s: Docker's default grace period; the runtime stops its PLC cycle on SIGTERM.
-    await deps.docker.stopContainer(s.runtime, 10);
+  async create_container(x, s, o) {
+    const d = x.deps;
+    d.progress.step(s.runtime, "creating_container", `Creating container ${s.runtime}`);
+    const warnings: string[] = [];
+    const spec = { ...s.spec };
+    if (x.engine.ulimitsRefused) {
+      spec.ulimits = [];
+      warnings.push(ULIMIT_WARNING);
+    }
+    const facts = await x.engineFacts(o);
+    if (!facts.macsAtCreate) {
+      warnings.push(
+        `Docker API ${x.engine.apiVersion} < 1.44: MAC addresses of vNICs are put back inside ` +
+          `the runtime after attaching`,
+      );
+    }
+    try {
+      await d.docker.createContainer(spec, o);
+    } catch (err) {
+      if (err instanceof DockerError && err.statusCode === 409) {
+        throw new Error(
+          `Cannot create runtime "${s.runtime}": a container with that name already exists and ` +
+            `is not managed by this agent`,
+        );
+      }
+      throw err;
+    }
+    if (warnings.length) x.warnings.set(s.runtime, warnings);
+    else x.warnings.delete(s.runtime);
+    const rt = d.desired.get(s.runtime);
+    if (rt) {
+      await d.desired.patch(s.runtime, {
+        vnics: rt.vnics.map((v, i) => ({ ...v, docker_network_name: s.networks[i] ?? "" })),
+      });
+    }
     return [];
   },
-  rewire_parent(deps, s) {
-    return deps.parentMutex.run(s.parent, async () => {
+  async connect_internal(x, s, o) {
+    await x.deps.docker.connectNetwork(internalNetworkName(s.runtime), s.runtime, undefined, o);
+    return [];
+  },
+  async start(x, s, o) {
+    const d = x.deps;
+    d.progress.step(s.runtime, "starting_container", `Starting container ${s.runtime}`);
+    await d.docker.setRestartPolicy?.(s.runtime, "always", o);
+    try {
+      await d.docker.startContainer(s.runtime, o);
+    } catch (err) {
+      if (/network id .* not found|failed to create endpoint/i.test(msg(err))) {
+        await x.rebuildMacvlans(s.runtime, o);
+        await d.docker.startContainer(s.runtime, o);
+        return await x.restoreMacs(s.runtime, o);
+      }
+      // Raising rtprio/memlock needs CAP_SYS_RESOURCE in the engine; without it (some VMs and
+      // nested setups) runc refuses. Run without them rather than not at all, and say so: the
+      // container is removed (and its removal awaited), and the next pass re-creates it.
+      if (!/setting rlimit/i.test(msg(err))) throw err;
+      d.log.warn(ULIMIT_WARNING, { runtime: s.runtime, error: msg(err) });
+      x.engine.ulimitsRefused = true;
+      await x.removeContainer(s.runtime, o);
+      d.trigger(`re-create ${s.runtime} without ulimits`);
+      return "wait";
+    }
+    return [];
+  },
+  async stop(x, s, o) {
+    const d = x.deps;
+    d.progress.step(s.runtime, "stopping_container", `Stopping container ${s.runtime}`);
+    await d.docker.setRestartPolicy?.(s.runtime, "no", o);
+    await d.docker.stopContainer(s.runtime, d.stopTimeoutS, o);
+    return [];
+  },
+  async restart(x, s, o) {
+    await x.deps.docker.restartContainer(s.runtime, x.deps.stopTimeoutS, o);
+    return [];
+  },
+  async settle(x, s, o) {
+    const d = x.deps;
+    const rt = d.desired.get(s.runtime);
+    if (!rt) return [];
+    const internal = internalNetworkName(s.runtime);
+    if (d.selfContainer) {
+      await d.docker.connectNetwork(internal, d.selfContainer, undefined, o).catch((err) => {
+        // Already attached is what we want (403/409 by engine version).
+        if (!/already exists|already attached|endpoint with name/i.test(msg(err))) throw err;
+      });
+    }
+    const info = await d.docker.inspectContainer(s.runtime, o);
+    const ip = info?.networks[internal]?.ipv4 ?? rt.internal_ip;
+    const created = rt.phase === "creating";
+    if (created || ip !== rt.internal_ip) {
+      await d.desired.patch(s.runtime, { internal_ip: ip, phase: "ready" });
+    }
+    if (created) {
+      d.progress.done(s.runtime);
+      d.log.info("Runtime created", { runtime: s.runtime, internal_ip: ip });
+    }
+    return [];
+  },
+  async fail_create(x, s) {
+    x.deps.log.error("Failed to create runtime container: removing what the create made", {
+      runtime: s.runtime,
+      error: s.error,
+    });
+    await x.deps.desired.patch(s.runtime, { phase: "deleting", error: s.error });
+    return [];
+  },
+  async remove_container(x, s, o) {
+    x.deps.progress.step(s.runtime, "stopping_container", `Removing container ${s.runtime}`);
+    await x.removeContainer(s.runtime, o);
+    return [];
+  },
+  async forget(x, s) {
+    const d = x.deps;
+    const rt = d.desired.get(s.runtime);
+    await d.desired.forget(s.runtime);
+    x.forgetRuntime(s.runtime);
+    d.onForget(s.runtime);
+    if (rt?.error) d.progress.fail(s.runtime, rt.error);
+    else {
+      d.progress.done(s.runtime);
+      d.log.info("Runtime deleted", { runtime: s.runtime });
+    }
+    return [];
+  },
+  async restore_mac(x, s, o) {
+    const info = await x.deps.docker.inspectContainer(s.runtime, o);
+    const endpoint = info?.networks[s.network];
+    if (!info || info.pid <= 0 || !endpoint?.mac) return [];
+    await restoreMac(x.deps.ns, info.pid, endpoint.mac, s.mac);
+    x.verified.set(`${s.runtime}|${s.network}`, endpoint.mac);
+    return [];
+  },
+  async remove_network(x, s, o) {
+    const d = x.deps;
+    const allowed = new Set(s.detach);
+    d.progress.step(ORCHESTRATOR_DEVICE_ID, "cleaning_networks", "Removing networks");
+    for (const r of s.detach) d.progress.step(r, "removing_networks", `Removing networks of ${r}`);
+    const net = await d.docker.inspectNetwork(s.name, o);
+    const parent = net?.driver === "macvlan" ? net.options.parent ?? "" : "";
+    const removed = await x.parents.run(
+      parent || `net:${s.name}`,
+      () => removeNetwork(d.docker, s.name, (c) => allowed.has(c.name) || allowed.has(c.id), o),
+    );
+    if (removed) d.log.info("Network removed: no runtime uses it", { network: s.name });
+    return [];
+  },
+  async remove_netmon(x, _s, o) {
+    const d = x.deps;
+    d.progress.step(ORCHESTRATOR_DEVICE_ID, "deleting_netmon", "Removing the netmon container");
+    // The installer starts netmon before the device has an id: found by role alone.
+    for (const c of await d.docker.listContainers(roleSelector("netmon"), o)) {
+      await d.docker.removeContainer(c.name, true, o);
+    }
+    return [];
+  },
+  async remove_self(x, _s, o) {
+    const d = x.deps;
+    d.progress.step(ORCHESTRATOR_DEVICE_ID, "removing_self", "Removing the agent");
+    d.log.warn("Self-destruct: removing the agent now");
+    if (d.selfContainer) await d.docker.removeContainer(d.selfContainer, true, o);
+    else d.exit(0);
+    return [];
+  },
+  rewire_parent(x, s, o) {
+    const d = x.deps;
+    return x.parents.run(s.parent, async () => {
       const leaving = [...s.members, ...s.detach];
-      const failures: StepResult["failures"] = [];
+      const failures: Failures = [];
       const t0 = performance.now();
       const gone = await mapLimit(
         leaving,
-        deps.concurrency ?? DEFAULT_CONCURRENCY,
-        (m) => deps.docker.disconnectNetwork(s.from, m.runtime, true),
+        d.concurrency ?? DEFAULT_CONCURRENCY,
+        (m) => d.docker.disconnectNetwork(s.from, m.runtime, true, o),
       );
       gone.forEach((r, i) => {
         // Not connected any more (e.g. a crash mid-rewire) is what we wanted anyway.
@@ -282,17 +541,17 @@ const effects: Effects = {
           failures.push({ runtime: leaving[i]!.runtime, error: msg(r.reason) });
         }
       });
-      try {
-        await deps.docker.removeNetwork(s.from);
-      } catch (err) {
-        if (!(err instanceof DockerError && err.statusCode === 404)) throw err;
+      if (!await removeNetwork(d.docker, s.from, () => false, o)) {
+        throw new Error(
+          `Cannot remove network "${s.from}": containers this agent does not move are attached`,
+        );
       }
       const t1 = performance.now();
-      const network = await ensureNetwork(deps, s.to);
+      const network = await x.ensureNetwork(s.to, o);
       const t2 = performance.now();
-      const connected = await connectAll(deps, network, s.members);
+      const connected = await x.connectAll(network, s.members, o);
       const ms = (a: number, b: number) => Math.round(b - a);
-      deps.log.info("Parent re-wired", {
+      d.log.info("Network change detected: parent re-wired", {
         parent: s.parent,
         runtimes: s.members.length,
         leave_ms: ms(t0, t1),
@@ -302,29 +561,13 @@ const effects: Effects = {
       return [...failures, ...connected];
     });
   },
-  attach(deps, s) {
-    return deps.parentMutex.run(s.to.parent, async () => {
-      const network = await ensureNetwork(deps, s.to);
-      return connectAll(deps, network, s.members);
+  attach(x, s, o) {
+    return x.parents.run(s.to.parent, async () => {
+      const network = await x.ensureNetwork(s.to, o);
+      return x.connectAll(network, s.members, o);
     });
   },
   report() {
     return Promise.resolve([]);
   },
 };
-
-/** Executes one step; a thrown error becomes a failure of the whole step. */
-export async function execute(deps: ExecutorDeps, step: Step): Promise<StepResult> {
-  const fn = effects[step.kind] as (d: ExecutorDeps, s: Step) => Promise<StepResult["failures"]>;
-  try {
-    return { step, failures: await fn(deps, step) };
-  } catch (err) {
-    // Blame the runtimes the step was for, so each one's status shows why it is not repaired.
-    const runtimes = "runtime" in step
-      ? [step.runtime]
-      : "members" in step && step.members.length
-      ? step.members.map((m) => m.runtime)
-      : [null];
-    return { step, failures: runtimes.map((runtime) => ({ runtime, error: msg(err) })) };
-  }
-}

@@ -1,42 +1,66 @@
 /**
- * The reconciliation loop, two states: idle, and processing one planned batch at a time. A
- * trigger (start, netmon discovery/change, Docker events, the slow timer) while processing is
- * remembered and runs one more pass afterwards, never two at once. Drift is detected by comparing
- * a hash of desired + observed state with the last converged one, so a quiet box does no work.
+ * The reconciliation loop, two states: idle, and processing one pass at a time. A trigger
+ * (a command, netmon discovery/change, Docker events, the slow timer) while processing is
+ * remembered and runs one more pass afterwards, never two at once. A pass observes, plans,
+ * executes, and again, up to a few rounds; it carries an `AbortSignal`: when it runs too long it
+ * is cancelled, and the next pass starts only after it has really finished.
+ *
+ * Drift is detected by comparing a hash of desired + observed state with the last converged one,
+ * so a quiet box does no work.
  *
  * @module
  */
+import type { CallOptions } from "../docker/port.ts";
 import type { Logger } from "../log.ts";
-import type { StepResult } from "./executor.ts";
+import type { StepOutcome, StepResult } from "./lanes.ts";
 import { isConverged, plan } from "./plan.ts";
 import { failureProblem, type ProblemBoard } from "./problems.ts";
-import type { DesiredRuntime, Observed, Step } from "./types.ts";
+import {
+  type DesiredRuntime,
+  laneOf,
+  type Observed,
+  type PlanContext,
+  type Step,
+} from "./types.ts";
+
+const GLOBAL_LANE = JSON.stringify({ kind: "global" });
 
 /** What the loop needs. */
 export interface LoopDeps {
-  /** Reads Docker and the interface cache. */
-  observe(): Promise<Observed>;
-  /** The desired state (registry + vNIC store), without runtimes busy with a cloud operation. */
+  /** Reads Docker and the interface cache (rejects on any failure: no partial picture). */
+  observe(o: CallOptions): Promise<Observed>;
+  /** Whether the desired state was loaded (the first half of trust). */
+  loaded(): boolean;
+  /** The desired state. */
   desired(): DesiredRuntime[];
-  /** Names of runtimes a cloud operation holds right now: left alone this pass. */
-  busy(): ReadonlySet<string>;
-  /** Runs one step. */
-  execute(step: Step): Promise<StepResult>;
+  /** The planner's context but for trust and the engine's facts. */
+  context(): Omit<PlanContext, "trusted" | "engine">;
+  /** The engine's facts (asks the engine once). */
+  engine(o: CallOptions): Promise<PlanContext["engine"]>;
+  /** Runs a plan's work steps. */
+  run(steps: Step[], signal: AbortSignal): Promise<StepResult[]>;
+  /** Runs one step (a failed first create becomes its tombstone). */
+  execute(step: Step, signal: AbortSignal): Promise<StepOutcome>;
   /** Where unfixable problems are shown. */
   problems: ProblemBoard;
   /** Logger. */
   log: Logger;
+  /** Bound of a pass (default {@linkcode PASS_TIMEOUT_MS}; tests shorten it). */
+  passTimeoutMs?: number;
 }
 
-/** Plan-execute rounds per trigger: a rewire then a start settle in 2; 4 leaves room for a
- * recreate; more means something keeps failing, and the slow timer tries again later. */
-const MAX_ROUNDS = 4;
+/** Plan-execute rounds per pass: a create, a settle and a MAC check take 2; a failed create and
+ * its removal 3; more means something keeps failing, and the retry timer comes back later. */
+const MAX_ROUNDS = 5;
 /** Retry window of a failed step; see `Reconciler.#retry`. 2 s keeps a transient failure (the
  * daemon restarting, a network being created) cheap; 60 s bounds how long a fixed cause waits. */
 const RETRY_MIN_MS = 2_000;
 const RETRY_MAX_MS = 60_000;
-/** A pass that takes longer than this is abandoned (logged); 50 re-wires take ~3 s. */
-export const PASS_TIMEOUT_MS = 120_000;
+/** A pass running longer than this is cancelled (every step is bounded on its own too; 50
+ * re-wires take ~4 s, a stop up to its grace period). */
+export const PASS_TIMEOUT_MS = 10 * 60_000;
+/** When Docker cannot be observed (not answering yet at boot, restarting), the next try. */
+const OBSERVE_RETRY_MS = 2_000;
 
 /** FNV-1a over a string: a cheap fingerprint of the state, not a security hash. */
 export function fingerprint(text: string): string {
@@ -48,17 +72,30 @@ export function fingerprint(text: string): string {
   return h.toString(16);
 }
 
-function stateKey(desired: DesiredRuntime[], o: Observed): string {
+function stateKey(desired: DesiredRuntime[], o: Observed, ctx: PlanContext): string {
   return JSON.stringify([
     desired,
-    o.containers.map((c) => [c.name, c.running, Object.keys(c.networks).sort()]),
-    o.networks.map((n) => [n.name, n.options.parent, n.subnets[0]?.subnet, n.containers.length]),
+    o.containers.map((c) => [
+      c.name,
+      c.running,
+      c.restartPolicy,
+      Object.entries(c.networks).map(([n, e]) => [n, e.ipv4, e.mac]).sort(),
+    ]),
+    o.networks.map((n) => [
+      n.name,
+      n.options.parent,
+      n.subnets[0]?.subnet,
+      n.containers.map((c) => c.id).sort(),
+    ]),
     o.parents.synced,
     [...new Set(desired.flatMap((d) => d.vnics.map((v) => v.parent_interface)))].map((p) => [
       p,
       o.parents.get(p),
     ]),
     [...o.crashLooping],
+    ctx.trusted,
+    [...ctx.restarts],
+    ctx.selfDestruct,
   ]);
 }
 
@@ -70,6 +107,9 @@ export class Reconciler {
   #lastConverged = "";
   #running: Promise<void> = Promise.resolve();
   #passes = 0;
+  #observedOnce = false;
+  #disabled = false;
+  #failures = new Map<string, string>();
 
   /** Builds the loop. */
   constructor(deps: LoopDeps) {
@@ -81,9 +121,17 @@ export class Reconciler {
     return this.#passes;
   }
 
-  #disabled = false;
+  /** Whether the agent trusts its picture (desired loaded, Docker observed once). */
+  get trusted(): boolean {
+    return this.#observedOnce && this.#deps.loaded();
+  }
 
-  /** Stops planning for good (self-destruct: repairs must not race the removal). */
+  /** The last failure of a runtime's steps (cleared when its steps work again). */
+  failure(runtime: string): string | undefined {
+    return this.#failures.get(runtime);
+  }
+
+  /** Stops planning for good (shutdown). */
   disable(): void {
     this.#disabled = true;
   }
@@ -101,12 +149,14 @@ export class Reconciler {
   }
 
   /** A step that failed is not retried before its time: 2 s after the first failure, doubling
-   * to 60 s; forgotten when the world changed (netmon, Docker back: see `invalidate`). Without this, a step that always fails (an image that cannot start) would loop
-   * through the Docker events its own attempt causes, burning CPU. */
+   * to 60 s; forgotten when the world changed (netmon, Docker back: see `invalidate`). Without
+   * this, a step that always fails (an image that cannot start) would loop through the Docker
+   * events its own attempt causes, burning CPU. */
   #retry = new Map<
     string,
     { at: number; delay: number; kind: Step["kind"]; failures: StepResult["failures"] }
   >();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   #coolingDown(step: Step, now: number): boolean {
     const r = this.#retry.get(JSON.stringify(step));
@@ -121,9 +171,18 @@ export class Reconciler {
     }
     const delay = Math.min(RETRY_MAX_MS, (this.#retry.get(key)?.delay ?? RETRY_MIN_MS / 2) * 2);
     this.#retry.set(key, { at: now + delay, delay, kind: step.kind, failures });
-    // Let the timer come back for it even when nothing else happens meanwhile.
-    const t = setTimeout(() => void this.trigger("retry"), delay);
-    Deno.unrefTimer(t);
+    this.#wakeIn(delay);
+  }
+
+  /** One timer for every retry (no pile of timers): the earliest wins. */
+  #wakeIn(ms: number): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    const at = Math.min(ms, ...[...this.#retry.values()].map((r) => r.at - Date.now()));
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.trigger("retry");
+    }, Math.max(0, at));
+    Deno.unrefTimer(this.#retryTimer as unknown as number);
   }
 
   /** Resolves when no pass is running (shutdown, tests). */
@@ -137,6 +196,12 @@ export class Reconciler {
     this.#retry.clear();
   }
 
+  /** Stops the retry timer (shutdown). */
+  stop(): void {
+    this.disable();
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+  }
+
   async #loop(reason: string): Promise<void> {
     this.#state = "processing";
     try {
@@ -144,7 +209,7 @@ export class Reconciler {
         this.#pending = false;
         await this.#pass(reason);
         reason = "follow-up";
-      } while (this.#pending);
+      } while (this.#pending && !this.#disabled);
     } finally {
       this.#state = "idle";
     }
@@ -152,39 +217,53 @@ export class Reconciler {
 
   async #pass(reason: string): Promise<void> {
     this.#passes++;
-    const timeout = new Promise<"timeout">((r) => {
-      const t = setTimeout(() => r("timeout"), PASS_TIMEOUT_MS);
-      Deno.unrefTimer(t);
-    });
-    const work = this.#rounds(reason).then(() => "done" as const);
-    const outcome = await Promise.race([work, timeout]).catch((err) => {
-      this.#deps.log.error(`reconcile pass failed: ${err instanceof Error ? err.stack : err}`);
-      return "done" as const;
-    });
-    if (outcome === "timeout") {
-      this.#deps.log.error(`reconcile pass exceeded ${PASS_TIMEOUT_MS} ms; will retry`);
+    const abort = new AbortController();
+    const limit = this.#deps.passTimeoutMs ?? PASS_TIMEOUT_MS;
+    const timer = setTimeout(() => abort.abort(), limit);
+    try {
+      await this.#rounds(reason, abort.signal);
+    } catch (err) {
+      this.#deps.log.error(`reconcile pass failed: ${err instanceof Error ? err.message : err}`);
+      this.#lastConverged = "";
+    } finally {
+      clearTimeout(timer);
+    }
+    if (abort.signal.aborted) {
+      this.#deps.log.error(`reconcile pass cancelled after ${limit} ms; will retry`);
       this.#lastConverged = "";
     }
   }
 
-  async #rounds(reason: string): Promise<void> {
-    for (let round = 0; round < MAX_ROUNDS; round++) {
-      const busy = this.#deps.busy();
-      const desired = this.#deps.desired().filter((d) => !busy.has(d.name));
-      const observedAll = await this.#deps.observe();
-      const observed = {
-        ...observedAll,
-        containers: observedAll.containers.filter((c) => !busy.has(c.name)),
-        busy,
+  async #rounds(reason: string, signal: AbortSignal): Promise<void> {
+    const d = this.#deps;
+    if (!d.loaded()) return; // the composition root retries the load and triggers again
+    for (let round = 0; round < MAX_ROUNDS && !signal.aborted; round++) {
+      let observed: Observed;
+      try {
+        observed = await d.observe({ signal });
+      } catch (err) {
+        // Docker not answering (boot order, daemon restart): keep everything as it is, try again.
+        d.log.warn(`Cannot observe Docker, changing nothing: ${(err as Error).message}`);
+        this.#wakeIn(OBSERVE_RETRY_MS);
+        return;
+      }
+      this.#observedOnce = true;
+      const desired = d.desired();
+      const ctx: PlanContext = {
+        ...d.context(),
+        trusted: this.trusted,
+        engine: await d.engine({ signal }),
       };
-      const key = fingerprint(stateKey(desired, observed));
+      const key = fingerprint(stateKey(desired, observed, ctx));
       if (key === this.#lastConverged) return;
-      const steps = plan(desired, observed);
+      const steps = plan(desired, observed, ctx);
       // What the planner cannot fix, and what Docker refused last time (until it works).
       // A failed step the plan no longer wants (its runtime deleted, the world changed) is
       // forgotten: it neither shows nor waits any more.
       const planned = new Set(steps.map((s) => JSON.stringify(s)));
       for (const k of this.#retry.keys()) if (!planned.has(k)) this.#retry.delete(k);
+      const names = new Set(desired.map((r) => r.name));
+      for (const k of this.#failures.keys()) if (!names.has(k)) this.#failures.delete(k);
       const failing = [...this.#retry.values()].flatMap((r) =>
         r.failures.map((f) => ({
           runtime: f.runtime,
@@ -192,27 +271,55 @@ export class Reconciler {
           problem: failureProblem(r.kind, f.error),
         }))
       );
-      const fresh = this.#deps.problems.replace([
+      const fresh = d.problems.replace([
         ...steps.flatMap((s) => s.kind === "report" ? [s] : []),
         ...failing,
       ]);
-      for (const line of fresh) this.#deps.log.warn(`reconcile: ${line}`);
+      for (const line of fresh) d.log.warn(`reconcile: ${line}`);
       if (isConverged(steps)) {
         this.#lastConverged = key;
         return;
       }
       const now = Date.now();
-      const work = steps.filter((s) => s.kind !== "report" && !this.#coolingDown(s, now));
+      // A step waiting for its retry holds the rest of its lane too (they depend on it).
+      const held = new Set<string>();
+      const work = steps.filter((s) => {
+        if (s.kind === "report") return false;
+        const lane = JSON.stringify(laneOf(s));
+        if (lane !== GLOBAL_LANE && held.has(lane)) return false;
+        if (!this.#coolingDown(s, now)) return true;
+        held.add(lane);
+        return false;
+      });
       if (work.length === 0) return; // everything left is failing and waits for its retry time
-      this.#deps.log.info(
+      d.log.info(
         `reconcile (${reason}, round ${round + 1}): ${work.map((s) => s.kind).join(", ")}`,
       );
-      for (const step of work) {
-        const r = await this.#deps.execute(step);
+      const results = await d.run(work, signal);
+      const creating = new Set(desired.filter((r) => r.phase === "creating").map((r) => r.name));
+      const ok = new Set<string>();
+      for (const r of results) {
         for (const f of r.failures) {
-          this.#deps.log.error(`reconcile ${step.kind} failed for ${f.runtime ?? "-"}: ${f.error}`);
+          d.log.error(`reconcile ${r.step.kind} failed for ${f.runtime ?? "-"}: ${f.error}`);
+          if (f.runtime) this.#failures.set(f.runtime, f.error);
+          // A first create that failed becomes a tombstone: its removal is the rollback.
+          if (f.runtime && creating.has(f.runtime) && r.step.kind !== "fail_create") {
+            creating.delete(f.runtime);
+            await d.execute(
+              { kind: "fail_create", runtime: f.runtime, error: f.error },
+              signal,
+            );
+          }
         }
-        this.#record(step, r.failures, Date.now());
+        if (r.failures.length === 0 && "runtime" in r.step && r.step.runtime) {
+          ok.add(r.step.runtime);
+        }
+        this.#record(r.step, r.failures, Date.now());
+      }
+      for (const rt of ok) {
+        if (!results.some((r) => r.failures.some((f) => f.runtime === rt))) {
+          this.#failures.delete(rt);
+        }
       }
     }
   }

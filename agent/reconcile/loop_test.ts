@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../log.ts";
+import type { DesiredRuntime } from "../runtimes/desired.ts";
+import { runLanes, type StepOutcome } from "./lanes.ts";
 import { Reconciler } from "./loop.ts";
 import { ProblemBoard } from "./problems.ts";
 import type { Observed, Step } from "./types.ts";
 
-function observedStopped(): Observed {
+function observedStopped(running = false): Observed {
   return {
     containers: [{
       id: "a",
       name: "a",
       image: "",
       labels: {},
-      status: "exited",
-      running: false,
+      status: running ? "running" : "exited",
+      running,
       exitCode: 0,
       startedAt: "",
       restartCount: 0,
@@ -40,83 +42,107 @@ function observedStopped(): Observed {
   };
 }
 
-function setup(running: { value: boolean }) {
-  const executed: Step[] = [];
-  let observes = 0;
-  const loop = new Reconciler({
-    observe: () => {
-      observes++;
-      const o = observedStopped();
-      o.containers[0]!.running = running.value;
-      return Promise.resolve(o);
-    },
-    desired: () => [{ name: "a", running: true, vnics: [] }],
-    busy: () => new Set(),
-    execute: (step) => {
-      executed.push(step);
-      running.value = true;
-      return Promise.resolve({ step, failures: [] });
-    },
-    problems: new ProblemBoard(),
+const A: DesiredRuntime = {
+  name: "a",
+  running: true,
+  vnics: [],
+  image: "img",
+  version: "latest",
+  phase: "ready",
+  internal_ip: null,
+};
+
+function loopWith(o: {
+  observe?: () => Promise<Observed>;
+  execute: (step: Step, signal: AbortSignal) => Promise<StepOutcome>;
+  problems?: ProblemBoard;
+  passTimeoutMs?: number;
+  loaded?: () => boolean;
+}) {
+  return new Reconciler({
+    observe: o.observe ?? (() => Promise.resolve(observedStopped())),
+    loaded: o.loaded ?? (() => true),
+    desired: () => [A],
+    context: () => ({ labels: {}, selfContainer: null, restarts: new Set(), selfDestruct: false }),
+    engine: () => Promise.resolve({ macsAtCreate: true, ulimits: true }),
+    run: (steps, signal) => runLanes(steps, 4, (s) => o.execute(s, signal), signal),
+    execute: o.execute,
+    problems: o.problems ?? new ProblemBoard(),
     log: silentLogger,
+    ...(o.passTimeoutMs ? { passTimeoutMs: o.passTimeoutMs } : {}),
   });
-  return { loop, executed, observes: () => observes };
 }
 
 Deno.test("a stopped runtime is started, then the loop converges and stays quiet", async () => {
-  const running = { value: false };
-  const { loop, executed, observes } = setup(running);
+  let running = false;
+  const executed: Step[] = [];
+  let observes = 0;
+  const loop = loopWith({
+    observe: () => {
+      observes++;
+      return Promise.resolve(observedStopped(running));
+    },
+    execute: (step) => {
+      executed.push(step);
+      running = true;
+      return Promise.resolve({ failures: [] });
+    },
+  });
   await loop.trigger("start");
-  assert.deepEqual(executed, [{ kind: "start", runtime: "a" }]);
-  const before = observes();
+  assert.deepEqual(executed, [{ kind: "start", runtime: "a" }, { kind: "settle", runtime: "a" }]);
+  const before = observes;
   await loop.trigger("timer");
-  assert.equal(executed.length, 1, "converged: nothing more to do");
-  assert.equal(observes(), before + 1, "one observation, no planning work");
+  assert.equal(executed.length, 2, "converged: nothing more to do");
+  assert.equal(observes, before + 1, "one observation, no planning work");
 });
 
 Deno.test("triggers while processing coalesce into one follow-up pass", async () => {
-  const running = { value: false };
-  const { loop } = setup(running);
-  const a = loop.trigger("one");
-  const b = loop.trigger("two");
-  const c = loop.trigger("three");
-  await Promise.all([a, b, c]);
+  const loop = loopWith({ execute: () => Promise.resolve({ failures: [] }) });
+  await Promise.all([loop.trigger("one"), loop.trigger("two"), loop.trigger("three")]);
   assert.equal(loop.passes, 2);
+});
+
+Deno.test("nothing is planned before the desired state is loaded; Docker down changes nothing", async () => {
+  const executed: string[] = [];
+  const unloaded = loopWith({
+    loaded: () => false,
+    execute: (s) => (executed.push(s.kind), Promise.resolve({ failures: [] })),
+  });
+  await unloaded.trigger("start");
+  const down = loopWith({
+    observe: () => Promise.reject(new Error("connect ENOENT /var/run/docker.sock")),
+    execute: (s) => (executed.push(s.kind), Promise.resolve({ failures: [] })),
+  });
+  await down.trigger("start");
+  assert.deepEqual(executed, []);
+  assert.equal(down.trusted, false);
+  down.stop();
 });
 
 Deno.test("a failing step is not retried before its time (no hot loop)", async () => {
   const executed: string[] = [];
-  const failing = new Reconciler({
-    observe: () => Promise.resolve(observedStopped()),
-    desired: () => [{ name: "a", running: true, vnics: [] }],
-    busy: () => new Set(),
+  const failing = loopWith({
     execute: (step) => {
       executed.push(step.kind);
-      return Promise.resolve({ step, failures: [{ runtime: "a", error: "cannot start" }] });
+      return Promise.resolve({ failures: [{ runtime: "a", error: "cannot start" }] });
     },
-    problems: new ProblemBoard(),
-    log: silentLogger,
   });
   await failing.trigger("one");
   await failing.trigger("two");
   await failing.trigger("three");
   assert.deepEqual(executed, ["start"], "tried once; the retry waits 2 s");
+  failing.stop();
 });
 
 Deno.test("a step Docker refuses shows in the runtime's problems until it works", async () => {
   let refuse = true;
   const problems = new ProblemBoard();
-  const loop = new Reconciler({
-    observe: () => Promise.resolve(observedStopped()),
-    desired: () => [{ name: "a", running: true, vnics: [] }],
-    busy: () => new Set(),
-    execute: (step) =>
+  const loop = loopWith({
+    problems,
+    execute: () =>
       Promise.resolve({
-        step,
         failures: refuse ? [{ runtime: "a", error: "network id 85d4 not found" }] : [],
       }),
-    problems,
-    log: silentLogger,
   });
   await loop.trigger("one");
   await loop.trigger("two"); // cooling down: the board now carries the failure
@@ -127,4 +153,33 @@ Deno.test("a step Docker refuses shows in the runtime's problems until it works"
   loop.invalidate(); // Docker came back: failures are forgotten and retried at once
   await loop.trigger("docker");
   assert.deepEqual(problems.get("a"), []);
+  loop.stop();
+});
+
+Deno.test("a hanging step is cancelled at the pass timeout and the next pass never overlaps it", async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let calls = 0;
+  const loop = loopWith({
+    passTimeoutMs: 50,
+    execute: (_step, signal) => {
+      calls++;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // A Docker call that never answers until it is cancelled.
+      return new Promise((resolve) => {
+        signal.addEventListener("abort", () => {
+          inFlight--;
+          resolve({ failures: [{ runtime: "a", error: "cancelled" }] });
+        }, { once: true });
+      });
+    },
+  });
+  const first = loop.trigger("one");
+  const second = loop.trigger("two"); // queued while the first hangs
+  await Promise.all([first, second]);
+  assert.equal(inFlight, 0, "the cancelled call has finished when the pass ends");
+  assert.equal(maxInFlight, 1, "passes never overlap");
+  assert.ok(calls >= 1);
+  loop.stop();
 });

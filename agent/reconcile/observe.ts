@@ -1,15 +1,17 @@
 /**
  * Builds the observed state for the planner from Docker (our labelled runtime containers, every
- * MACVLAN network and our internal networks) and the interface cache.
+ * MACVLAN network and our internal ones) and the interface cache. All or nothing: any failed
+ * list or inspect rejects (a container missing from a partial picture would look absent, and the
+ * planner would act on a runtime it merely did not see).
  *
  * @module
  */
-import type { DockerPort } from "../docker/port.ts";
-import type { InterfaceCache } from "../network/interface_cache.ts";
+import type { CallOptions, ContainerInfo, DockerPort } from "../docker/port.ts";
 import { primarySubnet } from "../network/interface_cache.ts";
+import type { InterfaceView } from "../runtimes/interface_view.ts";
 import { inScope, isManaged, roleSelector } from "../runtimes/naming.ts";
 import type { CrashGuard } from "./crash_guard.ts";
-import { mapLimit } from "./executor.ts";
+import { mapLimit } from "./lanes.ts";
 import type { Observed, ParentState } from "./types.ts";
 
 /** Inspects in flight at once: inspect is cheap, 16 keeps 50 runtimes to a few round trips. */
@@ -18,22 +20,27 @@ const INSPECT_CONCURRENCY = 16;
 /** Reads everything the planner compares. */
 export async function observe(
   docker: DockerPort,
-  cache: InterfaceCache,
+  cache: InterfaceView,
   guard: CrashGuard,
   scope: Record<string, string> = {},
   now: () => number = Date.now,
+  o?: CallOptions,
 ): Promise<Observed> {
   const [summaries, macvlans, internals] = await Promise.all([
-    docker.listContainers({ ...scope, ...roleSelector("runtime") }),
-    docker.listNetworks({ driver: "macvlan" }),
-    docker.listNetworks({ labels: { ...scope, ...roleSelector("internal") } }),
+    docker.listContainers({ ...scope, ...roleSelector("runtime") }, o),
+    docker.listNetworks({ driver: "macvlan" }, o),
+    docker.listNetworks({ labels: { ...scope, ...roleSelector("internal") } }, o),
   ]);
   const inspected = await mapLimit(
     summaries,
     INSPECT_CONCURRENCY,
-    (s) => docker.inspectContainer(s.name),
+    (s) => docker.inspectContainer(s.name, o),
   );
-  const containers = inspected.flatMap((r) => r.status === "fulfilled" && r.value ? [r.value] : []);
+  const containers: ContainerInfo[] = [];
+  for (const r of inspected) {
+    if (r.status === "rejected") throw r.reason; // incomplete: no plan on a partial picture
+    if (r.value) containers.push(r.value); // null: removed between list and inspect
+  }
   const t = now();
   for (const c of containers) guard.observe(c.name, c.restartCount, t);
   return {

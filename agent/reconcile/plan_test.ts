@@ -1,9 +1,28 @@
 import assert from "node:assert/strict";
 import type { StoredVnic } from "../../contracts/mod.ts";
 import type { ContainerInfo, NetworkInfo } from "../docker/port.ts";
-import { internalLabels, macvlanLabels, runtimeLabels } from "../runtimes/naming.ts";
-import { isConverged, plan } from "./plan.ts";
-import type { DesiredRuntime, Observed, ParentState } from "./types.ts";
+import { internalLabels, macvlanLabels } from "../docker/networks.ts";
+import { runtimeLabels } from "../runtimes/naming.ts";
+import { isConverged, plan as planWith } from "./plan.ts";
+import {
+  type DesiredRuntime,
+  DESTRUCTIVE,
+  type Observed,
+  type ParentState,
+  type PlanContext,
+  type Step,
+} from "./types.ts";
+
+const CTX: PlanContext = {
+  trusted: true,
+  labels: {},
+  selfContainer: null,
+  restarts: new Set(),
+  selfDestruct: false,
+  engine: { macsAtCreate: true, ulimits: true },
+};
+const plan = (d: DesiredRuntime[], o: Observed, ctx: Partial<PlanContext> = {}): Step[] =>
+  planWith(d, o, { ...CTX, ...ctx });
 
 const OLD = "198.51.100.0/24";
 const NEW = "203.0.113.0/24";
@@ -87,10 +106,20 @@ function observed(
 
 const oldNet = `macvlan_ens37_${OLD.replace("/", "_")}`;
 const newNet = `macvlan_ens37_${NEW.replace("/", "_")}`;
-const rt = (name: string, vnics = [vnic()], running = true): DesiredRuntime => ({
+const rt = (
+  name: string,
+  vnics = [vnic()],
+  running = true,
+  over: Partial<DesiredRuntime> = {},
+): DesiredRuntime => ({
   name,
   running,
   vnics,
+  image: "img:latest",
+  version: "latest",
+  phase: "ready",
+  internal_ip: null,
+  ...over,
 });
 
 Deno.test("a converged state plans nothing (idempotence)", () => {
@@ -188,6 +217,7 @@ Deno.test("network removed by hand: re-created and the runtime attached again", 
   assert.deepEqual(steps, [
     { kind: "create_internal_network", runtime: "a" },
     { kind: "connect_internal", runtime: "a" },
+    { kind: "settle", runtime: "a" },
     {
       kind: "attach",
       to: { name: oldNet, parent: "ens37", subnet: OLD, gateway: null, exists: false },
@@ -217,12 +247,22 @@ Deno.test("container removed by hand is recreated; stop intent respected; crash 
       ["c"],
     ),
   );
-  assert.deepEqual(steps, [
-    { kind: "recreate_runtime", runtime: "a" },
-    { kind: "stop", runtime: "b" },
-    { kind: "report", runtime: "c", vnic: null, problem: { code: "crash_loop" } },
-    { kind: "stop", runtime: "c" },
+  assert.deepEqual(steps.map((s) => s.kind), [
+    "pull_image",
+    "create_internal_network",
+    "create_container",
+    "start",
+    "settle",
+    "stop",
+    "report",
+    "stop",
   ]);
+  const create = steps[2] as Extract<Step, { kind: "create_container" }>;
+  assert.deepEqual(create.spec.endpoints, [
+    { network: "a_internal" },
+    { network: oldNet, mac: "02:00:00:00:00:01" },
+  ]);
+  assert.equal(create.spec.restartPolicy, "always");
 });
 
 Deno.test("restart policy follows the intent: a stopped runtime must not come back with dockerd", () => {
@@ -234,30 +274,152 @@ Deno.test("restart policy follows the intent: a stopped runtime must not come ba
       container("b", ["b_internal", oldNet], true, "no"),
     ], nets),
   );
-  assert.deepEqual(steps, [{ kind: "stop", runtime: "a" }, { kind: "start", runtime: "b" }]);
+  assert.deepEqual(steps, [
+    { kind: "stop", runtime: "a" },
+    { kind: "start", runtime: "b" },
+    { kind: "settle", runtime: "b" },
+  ]);
 });
 
 Deno.test("stopped runtime that should run is started; before netmon sync nothing moves", () => {
   const obs = observed([container("a", ["a_internal"], false)], [internal("a")]);
   obs.parents = { synced: false, get: () => ({ state: "unknown" }) };
-  assert.deepEqual(plan([rt("a")], obs), [{ kind: "start", runtime: "a" }]);
+  assert.deepEqual(plan([rt("a")], obs), [
+    { kind: "start", runtime: "a" },
+    { kind: "settle", runtime: "a" },
+  ]);
 });
 
-Deno.test("orphans with our labels are reported, a user's objects never", () => {
-  const mine = container("ghost", []);
+Deno.test("a labelled runtime in no desired state is adopted, never removed; a user's never touched", () => {
+  const mine = container("ghost", ["ghost_internal"]);
   const users = { ...container("users-own", []), labels: {} };
   const steps = plan(
     [],
     observed([mine, users], [internal("ghost"), { ...internal("x"), labels: {} }]),
   );
-  assert.deepEqual(steps.map((s) => s.kind === "report" ? s.problem : s), [
-    { code: "orphan_container", name: "ghost" },
-    { kind: "remove_container", name: "ghost" },
-    { code: "orphan_network", name: "ghost_internal" },
-    { kind: "remove_network", name: "ghost_internal" },
+  assert.deepEqual(steps.map((s) => s.kind), ["adopt", "report"]);
+  const adopt = steps[0] as Extract<Step, { kind: "adopt" }>;
+  assert.equal(adopt.desired.name, "ghost");
+  assert.equal(adopt.desired.running, true);
+  assert.equal(adopt.desired.phase, "ready");
+  assert.ok(!steps.some((s) => DESTRUCTIVE.has(s.kind)));
+  // An unused internal network of ours whose runtime is gone is removed; a user's never.
+  const garbage = plan([], observed([], [internal("gone"), { ...internal("x"), labels: {} }]));
+  assert.deepEqual(garbage, [{ kind: "remove_network", name: "gone_internal", detach: [] }]);
+});
+
+Deno.test("doubt never destroys: before trust no destructive step is planned", () => {
+  const d = [rt("a", [vnic()], true, { phase: "deleting" }), rt("b", [vnic()], false)];
+  const o = observed(
+    [container("a", ["a_internal", oldNet]), container("b", ["b_internal", oldNet])],
+    [internal("a"), internal("b"), macvlan("ens37", OLD, ["a", "b"]), internal("gone")],
+    { ens37: { state: "up", subnet: NEW, gateway: null } },
+  );
+  const trusted = plan(d, o);
+  assert.ok(trusted.some((s) => DESTRUCTIVE.has(s.kind)), "the table must be able to fail");
+  const untrusted = plan(d, o, { trusted: false });
+  assert.ok(!untrusted.some((s) => DESTRUCTIVE.has(s.kind)), JSON.stringify(untrusted));
+  assert.ok(untrusted.some((s) => s.kind === "report" && s.problem.code === "state_unknown"));
+});
+
+Deno.test("a tombstone removes container, internal bridge, an unused MACVLAN; then forgets", () => {
+  const d = [rt("a", [vnic({ docker_network_name: oldNet })], true, { phase: "deleting" })];
+  const steps = plan(
+    d,
+    observed([container("a", ["a_internal", oldNet])], [
+      internal("a"),
+      macvlan("ens37", OLD, ["a"]),
+    ]),
+  );
+  assert.deepEqual(steps, [
+    { kind: "stop", runtime: "a" },
+    { kind: "remove_container", runtime: "a" },
+    { kind: "remove_network", name: "a_internal", detach: ["a"] },
+    { kind: "remove_network", name: oldNet, detach: ["a"] },
   ]);
-  const busy = plan([], { ...observed([mine], [internal("ghost")]), busy: new Set(["other"]) });
-  assert.ok(busy.every((s) => s.kind === "report"), "nothing removed while a cloud operation runs");
+  assert.deepEqual(plan(d, observed([], [])), [{ kind: "forget", runtime: "a" }]);
+  // A MACVLAN network another runtime uses stays.
+  const shared = plan(
+    [...d, rt("b")],
+    observed([container("a", ["a_internal", oldNet]), container("b", ["b_internal", oldNet])], [
+      internal("a"),
+      internal("b"),
+      macvlan("ens37", OLD, ["a", "b"]),
+    ]),
+  );
+  assert.ok(!shared.some((s) => s.kind === "remove_network" && s.name === oldNet));
+});
+
+Deno.test("a first create that cannot go on becomes a tombstone; a re-create only reports", () => {
+  const o = observed([], [], { ens37: { state: "up", subnet: null, gateway: null } });
+  const first = plan([rt("a", [vnic()], true, { phase: "creating" })], o);
+  assert.equal(first.length, 1);
+  assert.equal(first[0]!.kind, "fail_create");
+  const again = plan([rt("a")], o);
+  assert.deepEqual(again.map((s) => s.kind), ["report"]);
+});
+
+Deno.test("the cloud's parent_subnet wins over the host's: a host move does not re-wire it", () => {
+  const v = vnic({ parent_subnet: OLD });
+  const steps = plan(
+    [rt("a", [v])],
+    observed([container("a", ["a_internal", oldNet])], [
+      internal("a"),
+      macvlan("ens37", OLD, ["a"]),
+    ], { ens37: { state: "up", subnet: NEW, gateway: null } }),
+  );
+  assert.deepEqual(steps, []);
+});
+
+Deno.test("a manual vNIC on a parent without a host address is created on its own subnet", () => {
+  const v = vnic({
+    network_mode: "manual",
+    ip_address: "10.9.0.5",
+    subnet: "10.9.0.0/24",
+    gateway: "10.9.0.1",
+  });
+  const steps = plan(
+    [rt("a", [v], true, { phase: "creating" })],
+    observed([], [], { ens37: { state: "up", subnet: null, gateway: null } }),
+  );
+  const ensure = steps.find((s) => s.kind === "ensure_macvlan") as Extract<
+    Step,
+    { kind: "ensure_macvlan" }
+  >;
+  assert.deepEqual(ensure.network.subnets, [{ subnet: "10.9.0.0/24", gateway: "10.9.0.1" }]);
+  assert.ok(steps.some((s) => s.kind === "create_container"));
+});
+
+Deno.test("self-destruct: tombstones and unknown runtimes go, then networks, netmon, self", () => {
+  const d = [rt("a", [vnic()], true, { phase: "deleting" })];
+  const steps = plan(
+    d,
+    observed([container("a", ["a_internal"]), container("x", [])], [
+      internal("a"),
+    ]),
+    { selfDestruct: true },
+  );
+  assert.deepEqual(steps.map((s) => s.kind), [
+    "remove_container",
+    "stop",
+    "remove_container",
+    "remove_network",
+  ]);
+  assert.deepEqual(plan([], observed([], []), { selfDestruct: true }), [
+    { kind: "remove_netmon" },
+    { kind: "remove_self" },
+  ]);
+});
+
+Deno.test("a restart request restarts a running runtime once", () => {
+  const o = observed([container("a", ["a_internal", oldNet])], [
+    internal("a"),
+    macvlan("ens37", OLD, ["a"]),
+  ]);
+  assert.deepEqual(plan([rt("a")], o, { restarts: new Set(["a"]) }), [
+    { kind: "restart", runtime: "a" },
+  ]);
+  assert.deepEqual(plan([rt("a")], o), []);
 });
 
 Deno.test("a MAC never verified inside the namespace is restored once, then converged", () => {

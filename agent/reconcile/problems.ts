@@ -41,10 +41,11 @@ export function describeProblem(p: Problem): string {
       return `static address ${p.ip} is outside the parent's new subnet ${p.subnet}: vNIC detached, no address invented`;
     case "crash_loop":
       return "runtime restarted too often: left stopped until the cloud starts it again";
-    case "orphan_container":
-      return `container ${p.name} carries our labels but no runtime wants it`;
-    case "orphan_network":
-      return `network ${p.name} carries our labels but no runtime uses it`;
+    case "adopted":
+      return `runtime ${p.name} carries our labels but was in no desired state: adopted (kept ` +
+        `running as it is; only a delete removes it)`;
+    case "state_unknown":
+      return "the agent has not verified its state yet: nothing is changed until it has";
     case "step_failed":
       return `repair step ${p.step} failed, retrying with a growing delay: ${p.error}`;
     case "docker_stale_parent":

@@ -7,12 +7,16 @@
  */
 import type { NetmonInterface } from "../../contracts/mod.ts";
 
-/** What the runtime manager reads about host interfaces. */
+/** What the agent reads about host interfaces. */
 export interface InterfaceView {
   /** One interface by name; undefined when netmon does not list it. */
   get(name: string): NetmonInterface | undefined;
   /** Every interface netmon lists. */
   list(): NetmonInterface[];
+  /** Whether netmon sent its discovery (before that, absence means nothing). */
+  readonly synced: boolean;
+  /** Why an interface is not listed. */
+  absence(name: string): "down" | "removed" | "unknown";
 }
 
 /** An in-memory view over a fixed or replaced list. */
@@ -42,5 +46,15 @@ export class StaticInterfaceView implements InterfaceView {
   /** @inheritdoc */
   list(): NetmonInterface[] {
     return [...this.#byName.values()];
+  }
+
+  /** A fixed list is a complete picture. */
+  get synced(): boolean {
+    return true;
+  }
+
+  /** @inheritdoc */
+  absence(_name: string): "down" | "removed" | "unknown" {
+    return "unknown";
   }
 }

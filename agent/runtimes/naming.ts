@@ -42,16 +42,6 @@ export function roleSelector(role: Role): Record<string, string> {
   return { [LABELS.managed]: "1", [LABELS.role]: role };
 }
 
-/** `<name>_internal`: the runtime's private bridge to the agent. */
-export function internalNetworkName(runtime: string): string {
-  return `${runtime}_internal`;
-}
-
-/** `macvlan_<parent>_<subnet with / as _>`, e.g. `macvlan_eth0_192.168.1.0_24`. */
-export function macvlanNetworkName(parent: string, subnet: string): string {
-  return `macvlan_${parent}_${subnet.replace("/", "_")}`;
-}
-
 /** Labels of a runtime container; the vNICs as JSON let the registry be rebuilt from Docker. */
 export function runtimeLabels(
   runtime: string,
@@ -66,23 +56,6 @@ export function runtimeLabels(
     [LABELS.version]: version,
     [LABELS.vnics]: JSON.stringify(vnics),
   };
-}
-
-/** Labels of a runtime's internal network. */
-export function internalLabels(
-  runtime: string,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return { ...extra, ...roleSelector("internal"), [LABELS.runtime]: runtime };
-}
-
-/** Labels of a shared MACVLAN network (no runtime: several may use it). */
-export function macvlanLabels(
-  parent: string,
-  subnet: string,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return { ...extra, ...roleSelector("macvlan"), [LABELS.parent]: parent, [LABELS.subnet]: subnet };
 }
 
 /** Whether an object's labels say we created it. */

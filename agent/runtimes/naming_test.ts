@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  internalNetworkName,
-  isManaged,
-  LABELS,
-  macvlanLabels,
-  macvlanNetworkName,
-  runtimeLabels,
-} from "./naming.ts";
+import { isManaged, LABELS, runtimeLabels } from "./naming.ts";
+import { internalNetworkName, macvlanLabels, macvlanNetworkName } from "../docker/networks.ts";
 import { generateMac, isLocalUnicast } from "./mac.ts";
-import { imageFor } from "./core.ts";
+import { imageFor } from "./validate_create.ts";
 
 Deno.test("names follow protocol.md §7", () => {
   assert.equal(internalNetworkName("plc1"), "plc1_internal");
@@ -51,4 +45,7 @@ Deno.test("image reference takes runtime_version as tag", () => {
     "ghcr.io/autonomy-logic/openplc-runtime:v4",
   );
   assert.equal(imageFor("localhost:5000/rt", "latest"), "localhost:5000/rt:latest");
+  // No runtime_version from the cloud: the configured image is used as given (issue 15).
+  assert.equal(imageFor("example/runtime:1", undefined), "example/runtime:1");
+  assert.equal(imageFor("localhost:5000/rt", undefined), "localhost:5000/rt");
 });

@@ -5,9 +5,10 @@
  *
  * @module
  */
+import { statusMessages } from "../../contracts/mod.ts";
 
 /** Steps reported in `step`. */
-export type Step =
+export type OperationStep =
   | "validating_config"
   | "pulling_image"
   | "creating_networks"
@@ -26,10 +27,11 @@ export interface OperationState {
   status: "creating" | "deleting" | "error";
   /** The device. */
   device_id: string;
-  /** `create`, `delete` or `delete_orchestrator`. */
-  operation: "create" | "delete" | "delete_orchestrator";
+  /** `create` or `delete` (the self-destruct is a `delete` of `__orchestrator__`, as the
+   * original reports it). */
+  operation: "create" | "delete";
   /** Current (or failing) step. */
-  step: Step;
+  step: OperationStep;
   /** ISO time the operation began. */
   started_at: string;
   /** ISO time of the last change. */
@@ -56,7 +58,7 @@ export class Operations {
   begin(
     device: string,
     operation: OperationState["operation"],
-    step: Step,
+    step: OperationStep,
     message: string,
   ): void {
     const t = this.#now().toISOString();
@@ -73,11 +75,13 @@ export class Operations {
   }
 
   /** Moves to a step (and optional progress). */
-  step(device: string, step: Step, message?: string, progress?: number): void {
+  step(device: string, step: OperationStep, message?: string, progress?: number): void {
     const op = this.#ops.get(device);
     if (!op || op.status === "error") return;
     const next: OperationState = { ...op, step, updated_at: this.#now().toISOString() };
-    if (message) next.message = message;
+    // `message` stays the original's ("Container <id> is being created"); the detail is in
+    // `step` and `progress` (issue 13: wire-exact texts).
+    void message;
     if (progress === undefined) delete next.progress;
     else next.progress = progress;
     this.#ops.set(device, next);
@@ -91,7 +95,7 @@ export class Operations {
       ...op,
       status: "error",
       error,
-      message: `Operation ${op.operation} failed at ${op.step}`,
+      message: statusMessages.failed(error),
       updated_at: this.#now().toISOString(),
     });
   }
@@ -104,5 +108,10 @@ export class Operations {
   /** The tracked state. */
   get(device: string): OperationState | undefined {
     return this.#ops.get(device);
+  }
+
+  /** Devices whose operation is still running (not failed). */
+  active(): string[] {
+    return [...this.#ops.values()].filter((o) => o.status !== "error").map((o) => o.device_id);
   }
 }

@@ -25,6 +25,15 @@ export interface RuntimeEntry {
   tls_fingerprint?: string;
   /** Set when a delete began: after a crash the delete is finished, never undone. */
   deleting?: boolean;
+  /** Set while a first create has not finished: a failure removes what it made (a runtime that
+   * existed once is never removed for a failed repair). */
+  creating?: boolean;
+  /** Why a first create failed (shown once its tombstone removed what it made). */
+  error?: string;
+  /** `runtime_version` the cloud asked for (the image tag), kept in the container's labels. */
+  version?: string;
+  /** Set when the agent found the runtime on the engine rather than creating it. */
+  adopted?: boolean;
 }
 
 const Entry = z.object({
@@ -33,12 +42,22 @@ const Entry = z.object({
   image: z.string(),
   tls_fingerprint: z.string().optional(),
   deleting: z.boolean().optional(),
+  creating: z.boolean().optional(),
+  error: z.string().optional(),
+  version: z.string().optional(),
+  adopted: z.boolean().optional(),
 });
-const File = z.object({ version: z.literal(1), runtimes: z.record(z.string(), Entry) });
+const File = z.object({
+  version: z.literal(1),
+  runtimes: z.record(z.string(), Entry),
+  /** Set by `delete_orchestrator`: an agent restarted mid self-destruct finishes it. */
+  self_destruct: z.boolean().optional(),
+});
 
 /** In-memory registry, written through on every change. */
 export class Registry {
   #data: Record<string, RuntimeEntry> = {};
+  #selfDestruct = false;
   #path: string;
   #log: Logger;
   #writes: Promise<void> = Promise.resolve();
@@ -53,6 +72,7 @@ export class Registry {
   async load(): Promise<boolean> {
     const r = await readStateFile(this.#path, (raw) => File.parse(raw), this.#log);
     this.#data = r.kind === "ok" ? r.value.runtimes : {};
+    this.#selfDestruct = r.kind === "ok" && r.value.self_destruct === true;
     return r.kind === "ok";
   }
 
@@ -87,8 +107,23 @@ export class Registry {
     return this.#persist();
   }
 
+  /** Whether a self-destruct was ordered. */
+  get selfDestruct(): boolean {
+    return this.#selfDestruct;
+  }
+
+  /** Records the self-destruct order and persists. */
+  orderSelfDestruct(): Promise<void> {
+    this.#selfDestruct = true;
+    return this.#persist();
+  }
+
   #persist(): Promise<void> {
-    const snapshot = { version: 1, runtimes: this.#data };
+    const snapshot = {
+      version: 1,
+      runtimes: this.#data,
+      ...(this.#selfDestruct ? { self_destruct: true } : {}),
+    };
     this.#writes = this.#writes.catch(() => {}).then(() => atomicWriteJson(this.#path, snapshot));
     return this.#writes;
   }

@@ -7,8 +7,15 @@
  */
 import type { DockerPort, StatsReading } from "../docker/port.ts";
 import type { Logger } from "../log.ts";
-import type { ConsumptionSink } from "./core.ts";
 import { roleSelector } from "./naming.ts";
+
+/** Where consumption samples go (agent/metrics/consumption.ts). */
+export interface ConsumptionSink {
+  /** Records one sample of a runtime. */
+  record(key: string, sample: { timestamp: number; cpu: number; memory: number }): void;
+  /** Drops a deleted runtime's buffers. */
+  forget(key: string): void;
+}
 
 /** The protocol's sample period: buffers hold 48 h of 5 s samples (protocol.md §3). */
 export const SAMPLE_INTERVAL_MS = 5_000;

@@ -4,11 +4,12 @@
  * @module
  */
 import type { ContainerInfo } from "../docker/port.ts";
-import { internalNetworkName } from "./naming.ts";
+import { statusMessages } from "../../contracts/mod.ts";
+import { internalNetworkName } from "../docker/networks.ts";
 
 /** `{status:"not_found", device_id, message}`. */
 export function notFound(device: string): Record<string, unknown> {
-  return { status: "not_found", device_id: device, message: `Device ${device} not found` };
+  return { status: "not_found", device_id: device, message: statusMessages.notFound(device) };
 }
 
 /** The `success` shape of a present runtime. */

@@ -34,7 +34,7 @@ Deno.test("keyed mutex runs one at a time per key, in order", async () => {
 Deno.test("operations: steps, error kept until cleared", () => {
   let t = 0;
   const ops = new Operations(() => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)));
-  ops.begin("plc1", "create", "validating_config", "Creating");
+  ops.begin("plc1", "create", "validating_config", "Container plc1 is being created");
   ops.step("plc1", "pulling_image", "Pulling", 40);
   assert.equal(ops.get("plc1")?.progress, 40);
   ops.fail("plc1", "boom");
@@ -45,7 +45,7 @@ Deno.test("operations: steps, error kept until cleared", () => {
     step: "pulling_image",
     started_at: 0,
     updated_at: 0,
-    message: "Operation create failed at pulling_image",
+    message: "Operation failed: boom",
     error: "boom",
     progress: 40,
   });
@@ -159,7 +159,7 @@ Deno.test("status shapes: not_found and present without the internal network", (
   assert.deepEqual(notFound("x"), {
     status: "not_found",
     device_id: "x",
-    message: "Device x not found",
+    message: "Container x does not exist",
   });
   const s = presentStatus({
     id: "1",

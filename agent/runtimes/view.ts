@@ -1,0 +1,96 @@
+/**
+ * The read-only view of runtimes that handlers get: names, status, the API endpoint of a runtime.
+ * It reads the desired state, the operation tracker, the reconciler's problems and Docker's
+ * inspect; it changes nothing.
+ *
+ * @module
+ */
+import { ORCHESTRATOR_DEVICE_ID } from "../../contracts/mod.ts";
+import type { ContainerInfo } from "../docker/port.ts";
+import type { DesiredState } from "./desired.ts";
+import type { Operations } from "./operations.ts";
+import { notFound, presentStatus } from "./status.ts";
+
+/** One problem as shown in `network_problems`. */
+export interface ShownProblem {
+  /** vNIC concerned, or null. */
+  vnic: string | null;
+  /** Machine code. */
+  code: string;
+  /** Human line. */
+  message: string;
+}
+
+/** What the view reads. */
+export interface ViewDeps {
+  /** The desired state. */
+  desired: DesiredState;
+  /** Operation status. */
+  ops: Operations;
+  /** Reads a container (Docker inspect). */
+  inspect(name: string): Promise<ContainerInfo | null>;
+  /** Problems the reconciler could not fix, per runtime. */
+  problems(runtime: string): ShownProblem[];
+  /** What could not be honoured per runtime (ulimits, MACs on old engines). */
+  warnings(runtime: string): string[] | undefined;
+  /** Whether the agent trusts its picture yet (else status says so). */
+  trusted(): boolean;
+  /** Clock. */
+  now(): Date;
+}
+
+/** The read-only runtime view. */
+export class RuntimeView {
+  #d: ViewDeps;
+
+  /** Builds the view. */
+  constructor(deps: ViewDeps) {
+    this.#d = deps;
+  }
+
+  /** Names of the runtimes the cloud has (tombstones excluded). */
+  names(): string[] {
+    return this.#d.desired.list().filter((r) => r.phase !== "deleting").map((r) => r.name);
+  }
+
+  /** Whether a runtime is this agent's (and not being deleted). */
+  has(name: string): boolean {
+    const r = this.#d.desired.get(name);
+    return r !== undefined && r.phase !== "deleting";
+  }
+
+  /** A runtime's container, when it is this agent's runtime. */
+  async inspect(name: string): Promise<ContainerInfo | null> {
+    if (!this.has(name)) return null;
+    return await this.#d.inspect(name);
+  }
+
+  /** Where a runtime's API is (internal IP, pinned fingerprint); null when not ours. */
+  endpoint(name: string): { ip: string | null; pin?: string } | null {
+    const r = this.#d.desired.get(name);
+    if (!r || r.phase === "deleting") return null;
+    const pin = this.#d.desired.fingerprint(name);
+    return pin ? { ip: r.internal_ip, pin } : { ip: r.internal_ip };
+  }
+
+  /** `get_device_status` body of a runtime (or `__orchestrator__`). */
+  async status(device: string): Promise<Record<string, unknown>> {
+    const d = this.#d;
+    const op = d.ops.get(device);
+    if (op && op.status !== "error") return { ...op };
+    const info = device === ORCHESTRATOR_DEVICE_ID ? null : await this.inspect(device);
+    if (op) {
+      // An error clears once the device is healthy again.
+      if (!info?.running) return { ...op };
+      d.ops.clear(device);
+    }
+    if (!info) return notFound(device);
+    const out: Record<string, unknown> = presentStatus(info, d.now());
+    const warnings = d.warnings(device);
+    if (warnings?.length) out.warnings = warnings;
+    const problems = d.problems(device);
+    if (problems.length) out.network_problems = problems;
+    if (!d.trusted()) out.state = "unverified: Docker was not observed since the agent started";
+    return out;
+  }
+}
