@@ -7,7 +7,7 @@
  * @module
  */
 import { isIpv4 } from "./lease.ts";
-import { parseArpingReply } from "./guard.ts";
+import { type Neighbour, parseArpingReply, parseProcNetArp } from "./guard.ts";
 import type { NetnsRunner } from "./ports.ts";
 
 /**
@@ -47,4 +47,13 @@ while [ $i -lt ${rounds} ] && "$0" kill -0 $p 2>/dev/null; do "$0" usleep 20000;
   const out = await runner.run(req.pid, [bb, "sh", "-c", script, bb, req.iface, req.ip]);
   const mac = parseArpingReply(out);
   return mac ? { taken: true, mac } : { taken: false };
+}
+
+/** The neighbour table of a namespace (pid 1 = the host's, with pid=host), for the guard. */
+export async function arpNeighbours(
+  runner: NetnsRunner,
+  pid = 1,
+  busybox = "/bin/busybox",
+): Promise<Neighbour[]> {
+  return parseProcNetArp(await runner.run(pid, [busybox, "cat", "/proc/net/arp"]));
 }

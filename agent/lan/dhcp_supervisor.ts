@@ -4,7 +4,8 @@
  * Files under `<stateDir>/dhcp/<runtime>/<vnic-hex>.*` are the truth, so a restarted agent
  * (kill -9 included) adopts the clients still running and restarts the others from the persisted
  * lease:
- * - `.client`: JSON {pid, start, netns, ifindex, ifname, mac} of the running client;
+ * - `.client`: JSON {pid, netns, ifindex, ifname, mac} of the running client (its command line
+ *   carries the vNIC's MAC in the client id, which tells a reused pid apart);
  * - `.lease`: the last lease granted (written by the script at bound/renew);
  * - `.event`: the last script call; `.bound`: pid of the client holding the address;
  * - `.released`: the lease was released (stop/delete) and nothing bound since.
@@ -18,7 +19,7 @@
  */
 import type { Logger } from "../log.ts";
 import { atomicWrite } from "../state/atomic_write.ts";
-import { linkByMac, listingScript, parseListing } from "./iface.ts";
+import { type Inspection, inspectScript, linkByMac, parseInspect } from "./iface.ts";
 import type { NsLink } from "./iface.ts";
 import {
   isIpv4,
@@ -31,7 +32,7 @@ import {
   planPrepare,
   renderResolvConf,
 } from "./lease.ts";
-import type { NetnsRunner, ProcPort, ResolvPort, SpawnedProcess } from "./ports.ts";
+import type { NetnsRunner, ResolvPort, SpawnedProcess } from "./ports.ts";
 import { udhcpcScript } from "./udhcpc_script.ts";
 
 /** A DHCP vNIC of a runtime. */
@@ -65,7 +66,6 @@ export interface EnsureResult {
 export interface DhcpSupervisorDeps {
   stateDir: string;
   runner: NetnsRunner;
-  procs: ProcPort;
   resolv: ResolvPort;
   log: Logger;
   busybox?: string;
@@ -74,7 +74,6 @@ export interface DhcpSupervisorDeps {
 
 interface ClientFile {
   pid: number;
-  start: string;
   netns: string;
   ifindex: number;
   ifname: string;
@@ -96,6 +95,10 @@ interface VnicRec {
   failures: number;
   retryAt: number;
   lastEvent: string;
+  /** Next liveness check of a client a previous agent started. */
+  adoptedCheckAt: number;
+  /** The client we spawned has ended. */
+  clientEnded: boolean;
 }
 
 interface RuntimeRec {
@@ -115,6 +118,9 @@ export const RETRY_MAX_MS = 30_000;
 export const RELEASE_WAIT_MS = 1_000;
 /** First route metric; vNIC i gets BASE + i so several DHCP vNICs keep their own routes. */
 export const METRIC_BASE = 100;
+/** Liveness check period of clients a previous agent started (ours report their exit at once);
+ * each check is one short shell. */
+export const ADOPTED_CHECK_MS = 5_000;
 
 /** Lease states per vNIC name, with callbacks on every change. */
 export class DhcpSupervisor {
@@ -192,7 +198,12 @@ export class DhcpSupervisor {
           rt.vnics.delete(name);
         }
       }
-      const links = await this.#inspect(pid).catch((e) => e as Error);
+      const pids = [...rt.vnics.values()].flatMap((v) => v.client ? [v.client.pid] : []);
+      for (const spec of vnics) {
+        const c = await readJson<ClientFile>(`${this.#dir}/${runtime}/${hex(spec.name)}.client`);
+        if (c) pids.push(c.pid);
+      }
+      const links = await this.#inspect(pid, pids).catch((e) => e as Error);
       const results: EnsureResult[] = [];
       for (const [i, spec] of vnics.entries()) {
         let v = rt.vnics.get(spec.name);
@@ -264,6 +275,8 @@ export class DhcpSupervisor {
       failures: 0,
       retryAt: 0,
       lastEvent: "",
+      adoptedCheckAt: 0,
+      clientEnded: false,
     };
     v.lastEvent = await Deno.readTextFile(`${stem}.event`).catch(() => "");
     const ev = await readEvent(`${stem}.event`);
@@ -276,29 +289,29 @@ export class DhcpSupervisor {
     runtime: string,
     rt: RuntimeRec,
     v: VnicRec,
-    links: NsLink[],
+    ins: Inspection,
   ): Promise<EnsureResult> {
-    const link = linkByMac(links, v.spec.mac);
+    const link = linkByMac(ins.links, v.spec.mac);
     if (!link) {
       return this.#failed(
         v,
         `Interface with MAC ${v.spec.mac} not found in the runtime's namespace`,
       );
     }
-    const netns = await this.#d.procs.netns(rt.pid);
-    if (netns === null) return this.#failed(v, `Runtime process ${rt.pid} is gone`);
-    if (await this.#clientHealthy(v, netns, link)) {
+    const netns = ins.netns;
+    if (this.#clientHealthy(v, ins, link)) {
       v.failures = 0;
       return { vnic: v.spec.name, outcome: "running", interface: link.name };
     }
     await this.#killClient(v, "SIGTERM");
     const now = this.#d.now();
     const plan = planPrepare(link.addrs, v.lost ? null : v.lease, now);
-    const cmds: string[] = [];
+    // Removals first: deleting a primary address also deletes the secondaries of its subnet
+    // (promote_secondaries is off by default and /proc/sys is read-only in the agent's container).
+    const cmds = plan.remove.map((a) => `"$0" ip addr del ${a.ip}/${a.prefix} dev "$1"`);
     if (plan.apply) {
       cmds.push(`"$0" ip addr replace ${plan.apply.ip}/${plan.apply.prefix} dev "$1"`);
     }
-    for (const a of plan.remove) cmds.push(`"$0" ip addr del ${a.ip}/${a.prefix} dev "$1"`);
     cmds.push(`"$0" ip link set dev "$1" up`);
     if (plan.apply?.gateway) {
       cmds.push(
@@ -342,10 +355,9 @@ export class DhcpSupervisor {
       return this.#failed(v, (e as Error).message);
     }
     v.spawned = child;
-    const start = await this.#d.procs.startTime(child.pid) ?? "";
+    v.clientEnded = false;
     v.client = {
       pid: child.pid,
-      start,
       netns,
       ifindex: link.index,
       ifname: link.name,
@@ -355,6 +367,7 @@ export class DhcpSupervisor {
     child.status.then((code) => {
       if (v.spawned === child) {
         v.spawned = null;
+        v.clientEnded = true;
         this.#d.log.warn("dhcp: client ended", { runtime, vnic: v.spec.name, code });
       }
     });
@@ -382,16 +395,18 @@ export class DhcpSupervisor {
     return { vnic: v.spec.name, outcome: "failed", error };
   }
 
-  async #clientHealthy(v: VnicRec, netns: string, link: NsLink): Promise<boolean> {
+  #clientHealthy(v: VnicRec, ins: Inspection, link: NsLink): boolean {
     const c = v.client;
-    if (!c || c.netns !== netns || c.ifindex !== link.index || c.mac !== v.spec.mac) return false;
-    return await this.#alive(c);
+    if (!c || c.netns !== ins.netns || c.ifindex !== link.index || c.mac !== v.spec.mac) {
+      return false;
+    }
+    return isOurClient(ins.procs.get(c.pid), c);
   }
 
+  /** Whether a client still runs (one shell in our own namespace reads /proc for us). */
   async #alive(c: ClientFile): Promise<boolean> {
-    const start = await this.#d.procs.startTime(c.pid);
-    if (start === null || start !== c.start) return false;
-    return (await this.#d.procs.cmdline(c.pid))?.includes("udhcpc") ?? false;
+    const ins = await this.#inspect(Deno.pid, [c.pid]).catch(() => null);
+    return isOurClient(ins?.procs.get(c.pid), c);
   }
 
   async #killClient(v: VnicRec, signal: Deno.Signal): Promise<void> {
@@ -451,14 +466,12 @@ export class DhcpSupervisor {
     if (remove) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 
-  async #inspect(pid: number): Promise<NsLink[]> {
-    const out = await this.#d.runner.run(pid, [
-      this.#d.busybox,
-      "sh",
-      "-c",
-      listingScript(this.#d.busybox),
-    ]);
-    return parseListing(out);
+  async #inspect(pid: number, clientPids: number[]): Promise<Inspection> {
+    const bb = this.#d.busybox;
+    const argv = [bb, "sh", "-c", inspectScript(bb), bb, ...clientPids.map(String)];
+    const ins = parseInspect(await this.#d.runner.run(pid, argv));
+    if (!ins.netns) throw new Error(`Cannot inspect the namespace of pid ${pid}: no answer`);
+    return ins;
   }
 
   // --- events, supervision ----------------------------------------------------------------
@@ -537,11 +550,18 @@ export class DhcpSupervisor {
           ]).catch(() => {});
         }
         this.#emitIfChanged(runtime, v);
-        const dead = v.client === null || !(await this.#alive(v.client));
+        // A client we spawned reports its end through its status; one a previous agent left is
+        // checked every ADOPTED_CHECK_MS (a shell reads /proc for us: Deno may not).
+        let dead = v.client === null || (v.spawned === null && v.adoptedCheckAt <= now &&
+          !(await this.#alive(v.client)));
+        if (v.spawned === null && v.client && v.adoptedCheckAt <= now) {
+          v.adoptedCheckAt = now + ADOPTED_CHECK_MS;
+        }
+        if (v.client && v.spawned === null && v.clientEnded) dead = true;
         if (dead && !v.released && now >= v.retryAt && !this.#closed) {
           void this.#locked(runtime, async () => {
             if (this.#runtimes.get(runtime) !== rt) return;
-            const links = await this.#inspect(rt.pid).catch((e) => e as Error);
+            const links = await this.#inspect(rt.pid, []).catch((e) => e as Error);
             const r = links instanceof Error
               ? this.#failed(v, links.message)
               : await this.#ensureVnic(runtime, rt, v, links);
@@ -680,4 +700,11 @@ async function readLease(path: string): Promise<Lease | null> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Whether a process seen in /proc is the udhcpc of this client file (pid reuse told apart by the
+ * vNIC's MAC in the client id on its command line). Pure. */
+export function isOurClient(p: { cmdline: string } | undefined, c: { mac: string }): boolean {
+  const id = `0x3d:01${c.mac.toLowerCase().replaceAll(":", "")}`;
+  return p !== undefined && p.cmdline.includes("udhcpc") && p.cmdline.includes(id);
 }

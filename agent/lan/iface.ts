@@ -18,9 +18,49 @@ export interface NsLink {
 /** The separator the inspect command prints between the two listings. */
 export const LISTING_SEPARATOR = "---";
 
-/** The shell snippet (run by busybox sh) whose output {@linkcode parseListing} reads. */
-export function listingScript(busybox: string): string {
-  return `"${busybox}" ip -o link; echo ${LISTING_SEPARATOR}; "${busybox}" ip -o -4 addr`;
+/**
+ * The shell snippet (busybox sh, run in a runtime's namespace, pids as arguments) whose output
+ * {@linkcode parseInspect} reads: links, addresses, the namespace's identity, and for each pid
+ * given, whether it lives, its namespace and command line. /proc is read by the shell because
+ * Deno grants /proc/<pid> only with --allow-all.
+ */
+export function inspectScript(busybox: string): string {
+  const bb = `"${busybox}"`;
+  return [
+    `${bb} ip -o link; echo ${LISTING_SEPARATOR}; ${bb} ip -o -4 addr; echo ${LISTING_SEPARATOR}`,
+    `${bb} readlink /proc/self/ns/net; echo ${LISTING_SEPARATOR}`,
+    `for p in "$@"; do n=$(${bb} readlink /proc/$p/ns/net 2>/dev/null) &&` +
+    ` c=$(${bb} tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null) && echo "$p|$n|$c"; done; true`,
+  ].join("\n");
+}
+
+/** A process seen by the inspect script. */
+export interface ProcFacts {
+  netns: string;
+  cmdline: string;
+}
+
+/** What {@linkcode inspectScript} printed. */
+export interface Inspection {
+  links: NsLink[];
+  /** `net:[inode]` of the namespace inspected. */
+  netns: string;
+  procs: Map<number, ProcFacts>;
+}
+
+/** Parses {@linkcode inspectScript}'s output. Pure. */
+export function parseInspect(text: string): Inspection {
+  const parts = text.split(`\n${LISTING_SEPARATOR}\n`);
+  const procs = new Map<number, ProcFacts>();
+  for (const line of (parts[3] ?? "").split("\n")) {
+    const m = /^(\d+)\|(net:\[\d+\])\|(.*)$/.exec(line);
+    if (m) procs.set(Number(m[1]), { netns: m[2]!, cmdline: m[3]!.trim() });
+  }
+  return {
+    links: parseListing(`${parts[0] ?? ""}\n${LISTING_SEPARATOR}\n${parts[1] ?? ""}`),
+    netns: (parts[2] ?? "").trim(),
+    procs,
+  };
 }
 
 /** Parses `ip -o link`, a separator line, then `ip -o -4 addr`. Pure; ignores other lines. */

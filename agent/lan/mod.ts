@@ -16,4 +16,5 @@ export {
 } from "./lease.ts";
 export { checkVnicAgainstLan, type GuardRefusal, parseProcNetArp } from "./guard.ts";
 export { arpProbe, PROBE_DEADLINE_MS, type ProbeResult } from "./arp_probe.ts";
-export { nsenterRunner, procfs, procResolv } from "./ports.ts";
+export { arpNeighbours } from "./arp_probe.ts";
+export { nsenterRunner, shellResolv } from "./ports.ts";

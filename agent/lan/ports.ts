@@ -1,7 +1,7 @@
 /**
  * The narrow I/O ports of the LAN modules and their real adapters: commands inside a runtime's
  * network namespace (`nsenter -t <pid> -n`, the only program the agent may run besides `df`),
- * process facts from `/proc`, and the runtime's resolv.conf through `/proc/<pid>/root`.
+ * and the runtime's resolv.conf through `/proc/<pid>/root`.
  *
  * @module
  */
@@ -20,16 +20,6 @@ export interface NetnsRunner {
   run(pid: number, argv: string[]): Promise<string>;
   /** Starts `argv` detached from our stdio (it may outlive the agent). */
   spawn(pid: number, argv: string[], env: Record<string, string>): SpawnedProcess;
-}
-
-/** Facts about processes, from `/proc`. */
-export interface ProcPort {
-  /** Field 22 of `/proc/<pid>/stat` (start time, tells a reused pid apart), or null if gone. */
-  startTime(pid: number): Promise<string | null>;
-  /** The `net:[inode]` of `/proc/<pid>/ns/net`, or null if gone. */
-  netns(pid: number): Promise<string | null>;
-  /** NUL-separated argv joined by spaces, or null if gone. */
-  cmdline(pid: number): Promise<string | null>;
 }
 
 /** A runtime's resolv.conf. */
@@ -76,44 +66,27 @@ export const nsenterRunner: NetnsRunner = {
   },
 };
 
-/** The real `/proc` reader. */
-export const procfs: ProcPort = {
-  async startTime(pid) {
-    try {
-      const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-      // The command name (field 2) may hold spaces and parentheses: count after the last ")".
-      return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-    } catch {
-      return null;
-    }
-  },
-  async netns(pid) {
-    try {
-      return await Deno.readLink(`/proc/${pid}/ns/net`);
-    } catch {
-      return null;
-    }
-  },
-  async cmdline(pid) {
-    try {
-      return (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0").join(" ").trim();
-    } catch {
-      return null;
-    }
-  },
-};
-
-/** The real resolv.conf port: the container's `/etc/resolv.conf` seen through its root. */
-export const procResolv: ResolvPort = {
-  async read(pid) {
-    try {
-      return await Deno.readTextFile(`/proc/${pid}/root/etc/resolv.conf`);
-    } catch {
-      return null;
-    }
-  },
-  async write(pid, text) {
-    // writeTextFile truncates and writes the existing file: the bind mount keeps pointing at it.
-    await Deno.writeTextFile(`/proc/${pid}/root/etc/resolv.conf`, text, { create: false });
-  },
-};
+/**
+ * The real resolv.conf port: the container's `/etc/resolv.conf` seen through `/proc/<pid>/root`,
+ * read and written by busybox sh through nsenter (Deno grants /proc/<pid> only with
+ * --allow-all). The shell's `>` truncates the file in place: Docker bind-mounts that inode.
+ */
+export function shellResolv(runner: NetnsRunner, busybox = "/bin/busybox"): ResolvPort {
+  return {
+    async read(pid) {
+      return await runner.run(pid, [busybox, "cat", `/proc/${pid}/root/etc/resolv.conf`])
+        .catch(() => null);
+    },
+    async write(pid, text) {
+      await runner.run(pid, [
+        busybox,
+        "sh",
+        "-c",
+        `printf '%s' "$2" > "/proc/$1/root/etc/resolv.conf"`,
+        busybox,
+        String(pid),
+        text,
+      ]);
+    },
+  };
+}

@@ -32,10 +32,11 @@ deconfig)
   fi
   ipc link set dev "$interface" up ;;
 bound|renew)
-  ipc addr replace "$ip/$mask" dev "$interface" \${broadcast:+broadcast $broadcast}
+  # Others first: deleting a primary address takes the secondaries of its subnet with it.
   for a in $(ipc -o -4 addr show dev "$interface" | "$bb" awk '{print $4}'); do
     [ "$a" = "$ip/$mask" ] || ipc addr del "$a" dev "$interface"
   done
+  ipc addr replace "$ip/$mask" dev "$interface" \${broadcast:+broadcast $broadcast}
   [ -n "$mtu" ] && ipc link set dev "$interface" mtu "$mtu"
   if [ -n "$router" ]; then
     set -- $router
