@@ -11,8 +11,8 @@ import {
   sameNetwork,
   toStatusLease,
 } from "./lease.ts";
-import { linkByMac, parseListing } from "./iface.ts";
-import { udhcpcArgv } from "./dhcp_supervisor.ts";
+import { linkByMac, parseInspect, parseListing } from "./iface.ts";
+import { isOurClient, udhcpcArgv } from "./dhcp_supervisor.ts";
 import { udhcpcScript } from "./udhcpc_script.ts";
 
 const BOUND = `event=bound
@@ -210,4 +210,26 @@ Deno.test("udhcpc runs with the vNIC's hostname, client id and requested address
       .includes("-r"),
   );
   assert.ok(udhcpcScript("/opt/bb").startsWith("#!/opt/bb sh\n"));
+});
+
+Deno.test("parseInspect reads links, the namespace id and the clients' facts", () => {
+  const text = [
+    "9: eth1@if3: <UP> mtu 1500 \\    link/ether 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff",
+    "---",
+    "9: eth1    inet 10.77.0.2/24 scope global eth1\\       valid_lft forever",
+    "---",
+    "net:[4026532470]",
+    "---",
+    "4242|net:[4026532470]|/bin/busybox udhcpc -f -i eth1 -x 0x3d:01020000000001 ",
+    "garbage",
+    "",
+  ].join("\n");
+  const ins = parseInspect(text);
+  assert.equal(ins.netns, "net:[4026532470]");
+  assert.deepEqual(ins.links[0]?.addrs, [{ ip: "10.77.0.2", prefix: 24 }]);
+  assert.equal(ins.procs.size, 1);
+  assert.ok(isOurClient(ins.procs.get(4242), { mac: "02:00:00:00:00:01" }));
+  assert.ok(!isOurClient(ins.procs.get(4242), { mac: "02:00:00:00:00:02" }), "reused pid");
+  assert.ok(!isOurClient(undefined, { mac: "02:00:00:00:00:01" }));
+  assert.equal(parseInspect("").netns, "");
 });
