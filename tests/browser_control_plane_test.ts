@@ -13,6 +13,7 @@ import { startAgent, stopAgent, TEST_BITS } from "./cloud_helpers.ts";
 import {
   assertEngineFree,
   ensureStandin,
+  freeNets,
   makeParent,
   sh,
   skipReason,
@@ -49,6 +50,8 @@ fs.existsSync = (path: fs.PathLike) => {
 const { chromium } = await import("playwright-core");
 
 const skip = await skipReason();
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const [NA] = await freeNets(1);
 if (skip) console.log(`browser_control_plane_test skipped: ${skip}`);
 
 function netmonFlags(): string[] {
@@ -73,11 +76,11 @@ Deno.test({
   const device = `browser-${tag}`;
   const runtime = `eo-web-${tag}`;
   const parentName = `eobr${tag}`;
-  const macvlan = `macvlan_${parentName}_192.0.2.0_24`;
+  const macvlan = `macvlan_${parentName}_${NA}.0_24`;
   const dir = await Deno.makeTempDir({ prefix: "eo-browser-" });
   const state = `${dir}/state`;
   await Deno.mkdir(state);
-  const parent = await makeParent(parentName, "192.0.2.250/24", "192.0.2.0/24");
+  const parent = await makeParent(parentName, `${NA}.250/24`, `${NA}.0/24`);
   const cloud = await startDevCloud({
     dir: `${dir}/cloud`,
     bits: TEST_BITS,
@@ -121,7 +124,7 @@ Deno.test({
     await card.locator("[name=name]").fill(runtime);
     await card.locator("[name=parent_interface]").fill(parentName);
     await card.locator("[name=network_mode]").selectOption("manual");
-    await card.locator("[name=ip_address]").fill("192.0.2.60");
+    await card.locator("[name=ip_address]").fill(`${NA}.60`);
     await card.locator("[name=subnet]").fill("255.255.255.0");
     await card.locator("button[type=submit]").click();
     const row = card.locator(`tr[data-runtime="${runtime}"]`);

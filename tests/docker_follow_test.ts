@@ -6,7 +6,13 @@
  * container removed by hand comes back; a user's own container is never touched.
  */
 import assert from "node:assert/strict";
-import { makeParent as makeVethParent, type Parent, sh, skipReason } from "./docker_helpers.ts";
+import {
+  freeNets,
+  makeParent as makeVethParent,
+  type Parent,
+  sh,
+  skipReason,
+} from "./docker_helpers.ts";
 import { inside, removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
 import { ensureStandin } from "./docker_helpers.ts";
 import { eventually } from "./fault_common.ts";
@@ -16,15 +22,17 @@ import { eventually } from "./fault_common.ts";
 const MAC_WAIT_MS = 10_000;
 
 const skip = await skipReason();
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const [NA, NB] = await freeNets(2);
 if (skip) console.log(`docker_follow_test: skipped: ${skip}`);
 
 const PARENT = "eofol0";
-const OLD_NET = `macvlan_${PARENT}_198.51.100.0_24`;
-const NEW_NET = `macvlan_${PARENT}_203.0.113.0_24`;
+const OLD_NET = `macvlan_${PARENT}_${NA}.0_24`;
+const NEW_NET = `macvlan_${PARENT}_${NB}.0_24`;
 
 /** The MACVLAN parent: a veth whose peer sits in namespace `${PARENT}ns`. */
 function makeParent(): Promise<Parent> {
-  return makeVethParent(PARENT, "198.51.100.250/24", "198.51.100.0/24");
+  return makeVethParent(PARENT, `${NA}.250/24`, `${NA}.0/24`);
 }
 
 async function cleanup(stack: Stack | null, dir: string): Promise<void> {
@@ -65,7 +73,7 @@ Deno.test({
       await s.send("create_new_runtime", {
         container_name: "eofol-m",
         vnic_configs: [
-          vnic({ network_mode: "manual", ip_address: "198.51.100.31", subnet: "255.255.255.0" }),
+          vnic({ network_mode: "manual", ip_address: `${NA}.31`, subnet: "255.255.255.0" }),
         ],
       });
       // A user's own container on the same parent network would block nothing: it lives on the
@@ -95,15 +103,15 @@ Deno.test({
 
       await t.step("subnet move: same MAC inside, no restart, old network gone", async () => {
         const t0 = performance.now();
-        await sh("ip", "addr", "del", "198.51.100.250/24", "dev", PARENT);
-        await sh("ip", "addr", "add", "203.0.113.250/24", "dev", PARENT);
+        await sh("ip", "addr", "del", `${NA}.250/24`, "dev", PARENT);
+        await sh("ip", "addr", "add", `${NB}.250/24`, "dev", PARENT);
         await sh(
           "ip",
           "route",
           "add",
           "default",
           "via",
-          "203.0.113.1",
+          `${NB}.1`,
           "dev",
           PARENT,
           "metric",
@@ -161,7 +169,7 @@ Deno.test({
           "add",
           "default",
           "via",
-          "203.0.113.1",
+          `${NB}.1`,
           "dev",
           PARENT,
           "metric",

@@ -13,6 +13,7 @@ import { silentLogger } from "../agent/log.ts";
 import { StaticInterfaceView } from "../agent/runtimes/interface_view.ts";
 import { type Engine, wireEngine } from "../agent/main.ts";
 import type { CreateNewRuntime, StoredVnic } from "../contracts/mod.ts";
+import { freeLans } from "../scripts/free_range.ts";
 
 /** Label on every object a test creates, so a crashed run can be swept. */
 export const TEST_LABELS = { "io.edge-orchestrator.test": "1" };
@@ -47,6 +48,15 @@ export async function ensureStandin(): Promise<void> {
   await sh("bash", new URL("../scripts/build_runtime_image.sh", import.meta.url).pathname);
 }
 
+/**
+ * Three-octet prefixes (e.g. "10.203.7") of `count` distinct /24s that a test may put on the host's
+ * own namespace: they overlap no route of the machine and no address it needs (registry, DNS,
+ * gateway, Docker networks); see tests/README.md. Never hard-code a range for the host.
+ */
+export async function freeNets(count: number): Promise<string[]> {
+  return (await freeLans(count)).map((l) => l.subnet.replace(/\.0\/24$/, ""));
+}
+
 /** A MACVLAN parent: a veth whose peer sits in a namespace, with a host address. */
 export interface Parent {
   /** Host-side name (the parent). */
@@ -63,7 +73,8 @@ export interface Parent {
   remove(): Promise<void>;
 }
 
-/** Creates a parent `name` with host address `address` (e.g. 198.51.100.250/24). */
+/** Creates a parent `name` with host address `address` (e.g. `${net}.250/24` of a
+ * {@linkcode freeNets} prefix). */
 export async function makeParent(name: string, address: string, subnet: string): Promise<Parent> {
   const ns = `${name}ns`;
   await sh("ip", "link", "del", name).catch(() => {});

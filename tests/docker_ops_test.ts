@@ -13,6 +13,7 @@ import type { TestRuntimes } from "../tests/docker_helpers.ts";
 import {
   createAndWait,
   ensureStandin,
+  freeNets,
   linksInside,
   makeManager,
   makeParent,
@@ -24,6 +25,8 @@ import {
 } from "./docker_helpers.ts";
 
 const skip = await skipReason();
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const [NA] = await freeNets(1);
 if (skip) console.log(`docker_ops_test skipped: ${skip}`);
 const opts = { ignore: skip !== null, sanitizeOps: false, sanitizeResources: false };
 const P = "eo5c";
@@ -37,7 +40,7 @@ async function withLab(fn: (p: Parent, dir: string) => Promise<void>) {
   await ensureStandin();
   await sweep(docker);
   const dir = await Deno.makeTempDir({ prefix: "eo-docker-" });
-  const parent = await makeParent(P, "192.0.2.250/24", "192.0.2.0/24");
+  const parent = await makeParent(P, `${NA}.250/24`, `${NA}.0/24`);
   try {
     await fn(parent, dir);
   } finally {
@@ -114,7 +117,7 @@ Deno.test(
         TOPICS.run_command.request.parse({
           device_id: "plc-api",
           method: "GET",
-          api: "//192.0.2.9/x",
+          api: `//${NA}.9/x`,
         })
       );
       r = await cmd(m, "nope", { method: "GET", api: "/api/ping" });
@@ -223,11 +226,11 @@ Deno.test(
         macs.add(m.vnics(n)![0]!.mac_address);
       }
       assert.equal(macs.size, 10);
-      const net = await m.docker.inspectNetwork(`macvlan_${P}_192.0.2.0_24`);
+      const net = await m.docker.inspectNetwork(`macvlan_${P}_${NA}.0_24`);
       assert.equal(net?.containers.length, 10, "one shared MACVLAN network");
       for (const n of names) m.delete(n);
       await m.settle();
-      assert.equal(await m.docker.inspectNetwork(`macvlan_${P}_192.0.2.0_24`), null);
+      assert.equal(await m.docker.inspectNetwork(`macvlan_${P}_${NA}.0_24`), null);
       assert.deepEqual(m.names(), []);
     }),
 );

@@ -16,6 +16,7 @@ import {
   createMacvlanByHand,
   engineCanRaiseLimits,
   ensureStandin,
+  freeNets,
   linksInside,
   makeManager,
   makeParent,
@@ -28,13 +29,15 @@ import {
 } from "./docker_helpers.ts";
 
 const skip = await skipReason();
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const [NA, NB, NC] = await freeNets(3);
 if (skip) console.log(`docker_runtimes_test skipped: ${skip}`);
 const opts = { ignore: skip !== null, sanitizeOps: false, sanitizeResources: false };
 
 const A = "eo5a";
 const B = "eo5b";
-const NET_A = `macvlan_${A}_198.51.100.0_24`;
-const NET_B = `macvlan_${B}_203.0.113.0_24`;
+const NET_A = `macvlan_${A}_${NA}.0_24`;
+const NET_B = `macvlan_${B}_${NB}.0_24`;
 
 /** Messages go through the contracts like the dispatcher does (both spellings accepted). */
 function msg(name: string, vnics: unknown[], version = "latest"): CreateNewRuntime {
@@ -52,8 +55,8 @@ async function withLab(
   await ensureStandin();
   await sweep(docker);
   const dir = await Deno.makeTempDir({ prefix: "eo-docker-" });
-  const a = await makeParent(A, "198.51.100.250/24", "198.51.100.0/24");
-  const b = await makeParent(B, "203.0.113.250/24", "203.0.113.0/24");
+  const a = await makeParent(A, `${NA}.250/24`, `${NA}.0/24`);
+  const b = await makeParent(B, `${NB}.250/24`, `${NB}.0/24`);
   try {
     await fn({ a, b, dir, docker });
   } finally {
@@ -92,10 +95,10 @@ Deno.test(
           name: "eth0",
           parent_interface: A,
           network_mode: "static",
-          ip: "198.51.100.42/24",
-          gateway: "198.51.100.1",
+          ip: `${NA}.42/24`,
+          gateway: `${NA}.1`,
           mac: "02:AA:BB:CC:DD:01",
-          dns: ["198.51.100.53", "192.0.2.53"],
+          dns: [`${NA}.53`, `${NC}.53`],
         }]),
       );
       await createAndWait(
@@ -105,7 +108,7 @@ Deno.test(
             name: "eth0",
             parent_interface: A,
             network_mode: "manual",
-            ip_address: "198.51.100.43",
+            ip_address: `${NA}.43`,
             subnet: "255.255.255.0",
             mac_address: "02:aa:bb:cc:dd:02",
           },
@@ -113,8 +116,8 @@ Deno.test(
             name: "eth1",
             parent_interface: B,
             network_mode: "dhcp",
-            parent_subnet: "203.0.113.0/24",
-            parent_gateway: "203.0.113.1",
+            parent_subnet: `${NB}.0/24`,
+            parent_gateway: `${NB}.1`,
           },
         ]),
       );
@@ -130,10 +133,10 @@ Deno.test(
       const netA = await docker.inspectNetwork(NET_A);
       assert.equal(netA?.driver, "macvlan");
       assert.equal(netA?.options.parent, A);
-      assert.deepEqual(netA?.subnets.map((s) => s.subnet), ["198.51.100.0/24"]);
+      assert.deepEqual(netA?.subnets.map((s) => s.subnet), [`${NA}.0/24`]);
       assert.equal(netA?.containers.length, 3);
       const netB = await docker.inspectNetwork(NET_B);
-      assert.deepEqual(netB?.subnets, [{ subnet: "203.0.113.0/24", gateway: "203.0.113.1" }]);
+      assert.deepEqual(netB?.subnets, [{ subnet: `${NB}.0/24`, gateway: `${NB}.1` }]);
 
       // Container: restart policy, caps, ulimits, DNS, IPs and MACs seen inside its namespace.
       const manual = (await docker.inspectContainer("plc-manual"))!;
@@ -152,14 +155,14 @@ Deno.test(
         assert.deepEqual(manual.ulimits, []);
         assert.deepEqual((await m.status("plc-manual")).warnings, [ULIMIT_WARNING]);
       }
-      assert.deepEqual(manual.dns, ["198.51.100.53", "192.0.2.53"]);
-      assert.equal(manual.networks[NET_A]?.ipv4, "198.51.100.42");
+      assert.deepEqual(manual.dns, [`${NA}.53`, `${NC}.53`]);
+      assert.equal(manual.networks[NET_A]?.ipv4, `${NA}.42`);
       assert.equal(manual.networks[NET_A]?.mac, "02:aa:bb:cc:dd:01");
       assert.ok(
         (await linksInside(manual.pid)) &&
           Object.values(await linksInside(manual.pid)).includes("02:aa:bb:cc:dd:01"),
       );
-      assert.ok((await addressesInside(manual.pid)).includes("198.51.100.42"));
+      assert.ok((await addressesInside(manual.pid)).includes(`${NA}.42`));
       const resolv = await sh("nsenter", "-t", String(manual.pid), "-m", "cat", "/etc/resolv.conf");
       assert.match(resolv, /198\.51\.100\.53/);
 
@@ -171,17 +174,17 @@ Deno.test(
       assert.ok(inside.includes(genMac), "generated MAC is the one inside");
       assert.equal(parseInt(genMac.slice(0, 2), 16) & 3, 2, "locally administered unicast");
       assert.equal(two.networks[NET_B]?.mac, genMac);
-      assert.ok((await addressesInside(two.pid)).some((ip) => ip.startsWith("203.0.113.")));
+      assert.ok((await addressesInside(two.pid)).some((ip) => ip.startsWith(`${NB}.`)));
 
       // runtime_vnics.json: canonical form plus MAC and network.
       assert.deepEqual(stored["plc-manual"], [{
         name: "eth0",
         parent_interface: A,
         network_mode: "manual",
-        ip_address: "198.51.100.42",
-        subnet: "198.51.100.0/24",
-        gateway: "198.51.100.1",
-        dns: ["198.51.100.53", "192.0.2.53"],
+        ip_address: `${NA}.42`,
+        subnet: `${NA}.0/24`,
+        gateway: `${NA}.1`,
+        dns: [`${NA}.53`, `${NC}.53`],
         mac_address: "02:aa:bb:cc:dd:01",
         docker_network_name: NET_A,
       }]);
@@ -195,7 +198,7 @@ Deno.test(
       assert.equal(st.container_status, "running");
       const nets = st.networks as Record<string, { ip_address: string; mac_address: string }>;
       assert.deepEqual(Object.keys(nets).sort(), [NET_A, NET_B]);
-      assert.equal(nets[NET_A]!.ip_address, "198.51.100.43");
+      assert.equal(nets[NET_A]!.ip_address, `${NA}.43`);
       assert.equal(nets[NET_B]!.mac_address, genMac);
       assert.equal(st.internal_ip, two.networks["plc-two_internal"]?.ipv4);
       assert.equal(st.internal_ip, m.internalIp("plc-two"));
@@ -226,7 +229,7 @@ Deno.test(
   opts,
   () =>
     withLab(async ({ a, dir, docker }) => {
-      await createMacvlanByHand("userlan", A, "198.51.100.0/24");
+      await createMacvlanByHand("userlan", A, `${NA}.0/24`);
       const m = await makeManager(dir, [a]);
       const st = await createAndWait(
         m,
@@ -243,7 +246,7 @@ Deno.test(
           name: "eth0",
           parent_interface: A,
           network_mode: "dhcp",
-          parent_subnet: "192.0.2.0/24",
+          parent_subnet: `${NC}.0/24`,
         }]),
       );
       assert.equal(st2.status, "error");
@@ -286,7 +289,7 @@ Deno.test(
       const m2 = await makeManager(dir, [a]);
       st = await createAndWait(
         m2,
-        msg("plc-bad", [{ ...vnic, network_mode: "manual", ip_address: "203.0.113.9" }]),
+        msg("plc-bad", [{ ...vnic, network_mode: "manual", ip_address: `${NB}.9` }]),
       );
       assert.equal(st.status, "error");
       assert.match(String(st.error), /203\.0\.113\.9 is outside the subnet 198\.51\.100\.0\/24/);

@@ -4,10 +4,12 @@
  * and the agent exits by itself (exit code 0). A user's own container is not touched.
  */
 import assert from "node:assert/strict";
-import { ensureStandin, sh, skipReason } from "./docker_helpers.ts";
+import { ensureStandin, freeNets, sh, skipReason } from "./docker_helpers.ts";
 import { removeByPrefix, type Stack, startStack } from "./stack_helpers.ts";
 
 const skip = await skipReason();
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const [NA] = await freeNets(1);
 if (skip) console.log(`docker_self_destruct_test: skipped: ${skip}`);
 const PARENT = "eosd0";
 
@@ -23,7 +25,7 @@ Deno.test({
     try {
       await sh("ip", "link", "del", PARENT).catch(() => {});
       await sh("ip", "link", "add", PARENT, "type", "veth", "peer", "name", `${PARENT}p`);
-      await sh("ip", "addr", "add", "192.0.2.250/24", "dev", PARENT);
+      await sh("ip", "addr", "add", `${NA}.250/24`, "dev", PARENT);
       await sh("ip", "link", "set", PARENT, "up");
       await sh("ip", "link", "set", `${PARENT}p`, "up");
       await sh(

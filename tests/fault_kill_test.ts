@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { RuntimeVnicsFile } from "../contracts/mod.ts";
 import {
   ensureStandin,
+  freeNets,
   makeParent as makeVethParent,
   type Parent,
   sh,
@@ -24,7 +25,8 @@ if (skip) console.log(`fault_kill_test: skipped: ${skip}`);
 const PARENT = "eofk0";
 const NS = `${PARENT}ns`;
 const PREFIX = "eofk-";
-const SUBNETS = ["198.51.100", "203.0.113"] as const;
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const SUBNETS = await freeNets(2);
 const netOf = (i: number) => `macvlan_${PARENT}_${SUBNETS[i]}.0_24`;
 /** netmon debounce in these tests, ms: short so a re-wiring starts soon after the move. */
 const DEBOUNCE = 300;

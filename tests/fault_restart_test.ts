@@ -13,6 +13,7 @@ import { quietCloud, sleep } from "./cloud_helpers.ts";
 import {
   createMacvlanByHand,
   ensureStandin,
+  freeNets,
   makeParent as makeVethParent,
   type Parent,
   removeStaleParents,
@@ -30,6 +31,8 @@ import {
 } from "./stack_helpers.ts";
 
 const skip = await skipReason();
+/** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
+const [NA, NB, NC] = await freeNets(3);
 /** Four random hex digits: a parent name no earlier run used. */
 const hex4 = () => crypto.randomUUID().slice(0, 4);
 if (skip) console.log(`fault_restart_test: skipped: ${skip}`);
@@ -43,15 +46,15 @@ if (skip) console.log(`fault_restart_test: skipped: ${skip}`);
  * next run on the same machine. */
 const PARENT = `eofr${hex4()}`;
 const NS = `${PARENT}ns`;
-const OLD = `macvlan_${PARENT}_198.51.100.0_24`;
-const NEW = `macvlan_${PARENT}_203.0.113.0_24`;
+const OLD = `macvlan_${PARENT}_${NA}.0_24`;
+const NEW = `macvlan_${PARENT}_${NB}.0_24`;
 /** Control plane outage, s: issue 8's 60 s, twice the agent's 30 s backoff cap, so the agent is
  * at its cap when the cloud comes back. */
 const OUTAGE_S = 60;
 
 /** The MACVLAN parent: a veth whose peer sits in namespace `${PARENT}ns`. */
 function makeParent(): Promise<Parent> {
-  return makeVethParent(PARENT, "198.51.100.250/24", "198.51.100.0/24");
+  return makeVethParent(PARENT, `${NA}.250/24`, `${NA}.0/24`);
 }
 
 async function dockerAnswers(): Promise<boolean> {
@@ -202,8 +205,8 @@ Deno.test({
         await sleep(1_000);
         s.netmon = new HostNetmon(`${s.stateDir}/netmon.sock`, 300);
         await sleep(3_000); // the client reconnects with a backoff of a few seconds at most
-        await sh("ip", "addr", "del", "198.51.100.250/24", "dev", PARENT);
-        await sh("ip", "addr", "add", "203.0.113.250/24", "dev", PARENT);
+        await sh("ip", "addr", "del", `${NA}.250/24`, "dev", PARENT);
+        await sh("ip", "addr", "add", `${NB}.250/24`, "dev", PARENT);
         const a = await s.waitStatus("eofr-a", (x) => nets(x).includes(NEW), 30_000);
         assert.equal(a.is_running, true);
         await eventually(
@@ -302,21 +305,21 @@ Deno.test({
     // removal leaves the driver's record, and the next start lets that record claim the parent.
     // The parent name is new every run, so the record can never touch anything else later.
     const P = `eofp${hex4()}`;
-    const mk = () => makeVethParent(P, "192.0.2.250/24", "192.0.2.0/24");
+    const mk = () => makeVethParent(P, `${NC}.250/24`, `${NC}.0/24`);
     const dir = await Deno.makeTempDir({ prefix: "eo-fstale-" });
     let stack: Stack | null = null;
     try {
       await ensureStandin();
       await removeStaleParents(/^eofp[0-9a-f]{4}$/);
       await mk();
-      await createMacvlanByHand(`${P}-stale`, P, "192.0.2.0/24");
+      await createMacvlanByHand(`${P}-stale`, P, `${NC}.0/24`);
       await stopDockerd();
       await sh("ip", "link", "del", P);
       await ensureDockerd();
       await sh("docker", "network", "rm", `${P}-stale`);
       await mk();
       await restartDockerd();
-      const probe = await createMacvlanByHand(`${P}-probe`, P, "192.0.2.0/24", false).then(
+      const probe = await createMacvlanByHand(`${P}-probe`, P, `${NC}.0/24`, false).then(
         () => "created",
         (e) => String(e),
       );
