@@ -29,9 +29,15 @@ export interface CreateNewRuntime extends CommonFields {
 
 /** `run_command`: an HTTP request proxied to the runtime's API. */
 export interface RunCommand extends DeviceMessage {
-  /** HTTP method, upper case. */
-  method: "GET" | "POST" | "PUT" | "DELETE";
-  /** Path on the runtime, starting with one `/`. */
+  /**
+   * HTTP method. `GET`, `POST`, `PUT` and `DELETE` (exactly, as the original) are sent; any other
+   * string is answered with the original's 400 `Unsupported HTTP method`.
+   */
+  method: string;
+  /**
+   * Path on the runtime; leading `/` optional (the original sends `/{api.lstrip('/')}`).
+   * `"debug"` names the original's debug bridge, answered "not supported".
+   */
   api: string;
   /** Runtime port; 8443 by default, others only from the agent's allow-list. */
   port: number;
@@ -78,13 +84,26 @@ export type GetSerialDevices = CommonFields;
 const deviceId = runtimeName;
 const deviceShape = { ...commonShape, device_id: deviceId };
 
-const method = z.enum(["GET", "POST", "PUT", "DELETE", "get", "post", "put", "delete"])
-  .transform((m) => m.toUpperCase() as RunCommand["method"]);
-/** A path on the runtime. `//host` and backslashes would let a URL escape the runtime's origin. */
+/** Any method name is read; the handler answers the ones the original refuses (reference §4.5). */
+const method = z.string().min(1).max(32);
+/**
+ * A path on the runtime, its leading slashes optional (folded to one by the agent, so `//host`
+ * cannot name another origin). No spaces, controls, `\\`, `#` or `..` segments.
+ */
 const apiPath = z.string().max(2048).regex(
-  /^\/(?![/\\])[^\s\\#]*$/,
-  'must be a path on the runtime starting with a single "/", without spaces, "\\" or "#"',
+  /^[^\s\x00-\x1f\x7f\\#]*$/,
+  'must be a path on the runtime, without spaces, control characters, "\\" or "#"',
 ).refine((p) => !p.split(/[/?]/).includes(".."), 'must not contain ".." segments');
+/** RFC 7230 §3.2.6: a header name is a token. */
+const headerName = z.string().regex(
+  /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/,
+  "header name must be an RFC 7230 token (letters, digits and !#$%&'*+-.^_`|~)",
+);
+/** A header value: HTAB, printable ASCII and U+0080-U+00FF; never CR, LF or other controls. */
+const headerValue = z.string().max(8192).regex(
+  /^[\t\x20-\x7e\x80-\xff]*$/,
+  "header value must be printable (no CR, LF or control characters, nothing above U+00FF)",
+);
 
 /** Schema of `create_new_runtime`. @internal */
 const createNewRuntime = z.object({
@@ -103,15 +122,15 @@ const runCommand = z.object({
   method,
   api: apiPath,
   port: z.number().int().min(1).max(65535).default(8443),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z.record(headerName, headerValue).optional(),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   data: z.unknown().optional(),
   files: z.record(
     z.string(),
     z.object({
-      filename: z.string().min(1).max(255),
+      filename: z.string().max(255),
       content_base64: z.base64(),
-      content_type: z.string().optional(),
+      content_type: z.string().max(255).optional(),
     }),
   ).optional(),
 });
@@ -463,13 +482,20 @@ export const TOPICS: { [K in TopicName]: TopicSpec<TopicMessages[K]> } = {
     request: runCommand,
     ack: ack({
       status: z.enum(["success", "error"]),
+      // `status` is "error" whenever `ok` is false; `ok` is `status_code < 400` (requests);
+      // `content_type` says whether the body parsed as JSON; header names as the runtime sent.
       http_response: z.strictObject({
         status_code: z.number().int(),
         headers: z.record(z.string(), z.string()),
         ok: z.boolean(),
         body: z.unknown(),
-        content_type: z.string().nullable(),
+        content_type: z.enum(["application/json", "text/plain"]),
       }),
+    }, {
+      // `api: "debug"`: the original's debug bridge, not implemented here.
+      status: z.literal("error"),
+      error: z.string(),
+      debug_response: z.strictObject({ type: z.literal("debug_error"), error: z.string() }),
     }),
     device: true,
     long: false,

@@ -1,6 +1,6 @@
 /**
  * `run_command`: an HTTPS request to a registered runtime's API (protocol.md §3), with its TLS
- * certificate pinned on first use.
+ * certificate pinned on first use and a local `agent unpin` honoured (agent/unpin.ts).
  *
  * @module
  */
@@ -11,6 +11,7 @@ import {
   runCommand as run,
   type RunCommandLimits,
 } from "../runtimes/run_command.ts";
+import { takeUnpin } from "../unpin.ts";
 
 /** Dependencies. */
 export interface RunCommandHandlerDeps {
@@ -22,13 +23,17 @@ export interface RunCommandHandlerDeps {
   log: Logger;
   /** Overrides of the limits (e.g. an allow-list of extra ports). */
   limits?: Partial<RunCommandLimits>;
+  /** State directory, where `agent unpin` leaves its requests; without it unpin is not read. */
+  stateDir?: string;
 }
 
 /** Handler. */
 export const runCommand: Handler<"run_command", RunCommandHandlerDeps> = (deps, msg) => {
+  const stateDir = deps.stateDir;
   return run({
     lookup: (device) => deps.runtimes.endpoint(device),
     pin: (device, fingerprint) => deps.pin(device, fingerprint),
+    ...(stateDir ? { takeUnpin: (device: string) => takeUnpin(stateDir, device) } : {}),
     limits: { ...DEFAULT_LIMITS, ...deps.limits },
     log: deps.log,
   }, msg);
