@@ -91,6 +91,7 @@ const method = z.string().min(1).max(32);
  * cannot name another origin). No spaces, controls, `\\`, `#` or `..` segments.
  */
 const apiPath = z.string().max(2048).regex(
+  // deno-lint-ignore no-control-regex -- control characters are what is refused
   /^[^\s\x00-\x1f\x7f\\#]*$/,
   'must be a path on the runtime, without spaces, control characters, "\\" or "#"',
 ).refine((p) => !p.split(/[/?]/).includes(".."), 'must not contain ".." segments');

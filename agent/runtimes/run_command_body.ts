@@ -48,6 +48,7 @@ export function truthy(v: unknown): boolean {
 
 /** Quoted-string content of a multipart parameter: no quote, CR, LF or other control. */
 const quote = (s: string) =>
+  // deno-lint-ignore no-control-regex -- control characters are what is removed
   s.replaceAll('"', "%22").replace(/[\x00-\x1f\x7f]/g, "").replace(/[^\x00-\xff]/g, "_");
 /** A part's Content-Type: printable ASCII only, else the default. */
 const partType = (t: string | undefined) =>
