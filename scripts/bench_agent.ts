@@ -28,6 +28,134 @@ function procTimes(pid: number): { ticks: number; rssKb: number } {
   return { ticks, rssKb };
 }
 
+/** How a failed-connection run reaches no cloud. */
+export type FailureKind = "tcp_refused" | "tls_refused" | "dns_failure";
+
+/** Retry delay of the failed-connection runs (test-only env of agent/session/socketio.ts). */
+const FAST_RETRY_MS = 5;
+/**
+ * Attempts before the first RSS sample: 1,000, after which start-up work (imports, first
+ * samples, V8's heap reaching its working size) has settled; measured: the first 1,000 attempts
+ * add ~10 MiB that the next 3,000 do not repeat.
+ */
+const WARMUP_ATTEMPTS = 1_000;
+
+/** Runs `fn` with a network namespace that has only `lo` and a resolver on its own 127.0.0.1. */
+async function withDeadDnsNamespace<T>(fn: (ns: string) => Promise<T>): Promise<T> {
+  const ns = `eobdns${Math.random().toString(36).slice(2, 8)}`;
+  const run = (...args: string[]) => new Deno.Command("ip", { args }).output();
+  await run("netns", "add", ns);
+  // `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf: queries go
+  // to 127.0.0.1:53 inside the namespace, where nothing listens: an immediate, local failure
+  // (no query ever leaves the machine).
+  await Deno.mkdir(`/etc/netns/${ns}`, { recursive: true });
+  await Deno.writeTextFile(`/etc/netns/${ns}/resolv.conf`, "nameserver 127.0.0.1\n");
+  try {
+    await run("-n", ns, "link", "set", "lo", "up");
+    return await fn(ns);
+  } finally {
+    await run("netns", "del", ns);
+    await Deno.remove(`/etc/netns/${ns}`, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * RSS growth of the agent per 1,000 failed connection attempts (issue 14: it grew ~67 KiB per
+ * attempt). The retry is made fast by the test-only env; attempts are counted from the agent's
+ * "Cloud link down" lines; RSS is sampled after a warm-up and after 1,000 more.
+ */
+export async function benchFailedConnects(
+  kind: FailureKind,
+  attempts = 1_000,
+): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_fail_" });
+  const cloud = await startDevCloud({
+    dir: `${dir}/cloud`,
+    bits: 2048,
+    apiPort: null,
+    log: () => {},
+  });
+  const mtls = await cloud.issueDevice("bench-fail");
+  const flags = JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
+    .flags as string[];
+  // tcp_refused: a port nothing listens on; tls_refused: the control plane, whose CA the agent is
+  // not given (the handshake fails); dns_failure: a name no resolver answers.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closedPort = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const url = kind === "tcp_refused"
+    ? `https://127.0.0.1:${closedPort}`
+    : kind === "tls_refused"
+    ? cloud.url
+    : "https://eo-bench-unresolvable.invalid:8443";
+  const measure = async (prefix: string[]) => {
+    const child = new Deno.Command(prefix[0] ?? Deno.execPath(), {
+      args: [
+        ...prefix.slice(1),
+        ...(prefix.length ? [Deno.execPath()] : []),
+        "run",
+        ...flags,
+        `${ROOT}agent/main.ts`,
+        "--server-url",
+        url,
+        "--mtls-dir",
+        mtls,
+        "--state-dir",
+        `${dir}/state`,
+        "--log-level",
+        "WARNING",
+        "--docker-socket",
+        `${dir}/no-docker.sock`,
+        "--netmon-socket",
+        `${dir}/no-netmon.sock`,
+      ],
+      env: { ORCHESTRATOR_TEST_RETRY_MS: String(FAST_RETRY_MS), NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    let seen = 0;
+    let sample: { at: number; rssKb: number } | null = null;
+    let result = Number.NaN;
+    const done = Promise.withResolvers<void>();
+    const timeout = setTimeout(() => done.resolve(), 300_000);
+    void (async () => {
+      let rest = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        rest += chunk;
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const l of lines) {
+          if (!/Cloud link down: cannot connect/.test(l)) continue;
+          seen++;
+          if (seen === WARMUP_ATTEMPTS) sample = { at: seen, rssKb: procTimes(child.pid).rssKb };
+          if (sample && seen === sample.at + attempts) {
+            result = (procTimes(child.pid).rssKb - sample.rssKb) / 1024 * (1_000 / attempts);
+            done.resolve();
+          }
+        }
+      }
+      done.resolve();
+    })();
+    await done.promise;
+    clearTimeout(timeout);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    if (Number.isNaN(result)) throw new Error(`${kind}: only ${seen} attempts seen`);
+    return Math.round(result * 100) / 100;
+  };
+  try {
+    if (kind === "dns_failure") {
+      return await withDeadDnsNamespace((ns) => measure(["ip", "netns", "exec", ns]));
+    }
+    return await measure([]);
+  } finally {
+    await cloud.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Runs the benchmark; returns the figures. */
 export async function benchAgent(
   seconds = 60,
@@ -144,13 +272,34 @@ export async function benchAgent(
   }
 }
 
+/** The growth rows: each failure kind (DNS needs root for its namespace). */
+export async function benchGrowth(): Promise<Record<string, unknown>> {
+  const kinds: FailureKind[] = ["tcp_refused", "tls_refused"];
+  if (Deno.uid() === 0) kinds.push("dns_failure");
+  const failed: Record<string, number | string> = {};
+  for (const k of kinds) {
+    try {
+      failed[k] = await benchFailedConnects(k);
+    } catch (err) {
+      failed[k] = `failed: ${(err as Error).message}`;
+    }
+  }
+  if (Deno.uid() !== 0) failed.dns_failure = "skipped: needs root (network namespace)";
+  return { rss_growth_mib_per_1000_failed_connects: failed };
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       seconds: { type: "string", default: "60" },
       runtimes: { type: "string", default: "20" },
+      "growth-only": { type: "boolean", default: false },
     },
   });
-  console.log(JSON.stringify(await benchAgent(Number(values.seconds), Number(values.runtimes))));
+  const out: Record<string, unknown> = values["growth-only"]
+    ? {}
+    : await benchAgent(Number(values.seconds), Number(values.runtimes));
+  Object.assign(out, await benchGrowth());
+  console.log(JSON.stringify(out));
 }
