@@ -9,8 +9,12 @@ import { type Level, LEVELS } from "./log.ts";
 
 /** The resolved configuration. */
 export interface Config {
-  /** `run` (default) or `doctor`. */
-  command: "run" | "doctor";
+  /** `run` (default), `doctor` or `unpin`. */
+  command: "run" | "doctor" | "unpin";
+  /** The runtime named by `unpin RUNTIME`. */
+  unpinRuntime?: string;
+  /** Parent interfaces runtimes may use; null: all. */
+  allowedParents: string[] | null;
   /** Cloud Socket.IO endpoint. */
   serverUrl: string;
   /** Directory with `client.crt` / `client.key`. */
@@ -88,8 +92,17 @@ const FLAGS: FlagSpec[] = [
     def: "5",
     help: "seconds between heartbeats",
   },
+  {
+    flag: "allowed-parents",
+    env: "ORCHESTRATOR_ALLOWED_PARENTS",
+    def: "all interfaces",
+    help: "comma-separated parent interfaces runtimes may use",
+  },
   { flag: "log-level", env: "ORCHESTRATOR_LOG_LEVEL", def: "INFO", help: LEVELS.join(", ") },
 ];
+
+/** A Linux interface name: 1-15 characters, no "/" or whitespace (IFNAMSIZ - 1). */
+const IFNAME_RE = /^[A-Za-z0-9_.:@-]{1,15}$/;
 
 /** The `--help` text. */
 export function helpText(): string {
@@ -97,15 +110,17 @@ export function helpText(): string {
     `  --${f.flag.padEnd(20)} ${f.help}\n${"".padEnd(25)}env ${f.env}, default ${f.def}`
   );
   return [
-    "Usage: agent [doctor] [flags]",
+    "Usage: agent [doctor | unpin RUNTIME] [flags]",
     "",
     "Connects this device to the cloud with its mTLS certificate and runs the commands it sends.",
     "",
     "Commands:",
     "  (none)                 run the agent",
     "  doctor                 check certificates, Docker, netmon and the cloud; exit 0 when all pass",
+    "  unpin RUNTIME          forget the pinned API certificate of a runtime (after it was renewed)",
     "",
-    "Flags (each also read from the environment variable shown; the flag wins):",
+    "Flags may follow the command. Each is also read from the environment variable shown; the",
+    "flag wins:",
     ...rows,
     "  --help                 print this help",
   ].join("\n");
@@ -126,10 +141,13 @@ export function parseConfig(
   env: Record<string, string | undefined>,
   home: string | undefined,
 ): ConfigResult {
+  // `deno task agent -- doctor --mtls-dir DIR` passes the `--` through; parseArgs would read
+  // everything after it as positionals.
+  const argv = args[0] === "--" ? args.slice(1) : args;
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: argv,
       allowPositionals: true,
       strict: true,
       options: {
@@ -142,11 +160,16 @@ export function parseConfig(
   }
   if (parsed.values.help) return { ok: false, help: true };
   const pos = parsed.positionals;
-  if (pos.length > 1 || (pos.length === 1 && pos[0] !== "doctor")) {
+  const command = pos[0] === "doctor" ? "doctor" : pos[0] === "unpin" ? "unpin" : "run";
+  const wanted = command === "unpin" ? 2 : command === "doctor" ? 1 : 0;
+  if (command === "unpin" && pos.length < 2) {
+    return { ok: false, help: false, error: "unpin needs the runtime's name: agent unpin RUNTIME" };
+  }
+  if (pos.length > wanted) {
     return {
       ok: false,
       help: false,
-      error: `Unknown command: "${pos.join(" ")}" (only "doctor" exists)`,
+      error: `Unknown command: "${pos.join(" ")}" (commands: doctor, unpin RUNTIME)`,
     };
   }
   const v = parsed.values as Record<string, string | undefined>;
@@ -193,10 +216,26 @@ export function parseConfig(
   const runtimeImage = get("runtime-image") ?? "ghcr.io/autonomy-logic/openplc-runtime:latest";
   if (/\s/.test(runtimeImage)) return fail(`Invalid --runtime-image: "${runtimeImage}"`);
 
+  const parentsText = get("allowed-parents");
+  let allowedParents: string[] | null = null;
+  if (parentsText !== undefined) {
+    allowedParents = [...new Set(parentsText.split(",").map((p) => p.trim()).filter(Boolean))];
+    const bad = allowedParents.find((p) => !IFNAME_RE.test(p));
+    if (bad !== undefined || allowedParents.length === 0) {
+      return fail(
+        `Invalid --allowed-parents: "${parentsText}" (comma-separated interface names${
+          bad !== undefined ? `; "${bad}" is not one` : ""
+        })`,
+      );
+    }
+  }
+
   return {
     ok: true,
     config: {
-      command: pos[0] === "doctor" ? "doctor" : "run",
+      command,
+      ...(command === "unpin" ? { unpinRuntime: pos[1]! } : {}),
+      allowedParents,
       serverUrl,
       mtlsDir,
       serverCa: get("server-ca") ?? null,

@@ -51,3 +51,39 @@ Deno.test("config: one clear line per bad value", () => {
     assert.ok(helpText().includes(flag), flag);
   }
 });
+
+Deno.test("config: flags after the command, a leading -- ignored, unpin, allowed parents", () => {
+  const d = parseConfig(["--", "doctor", "--mtls-dir", "/m"], {}, "/h");
+  assert.ok(d.ok);
+  assert.equal(d.config.command, "doctor");
+  assert.equal(d.config.mtlsDir, "/m");
+  const u = parseConfig(["unpin", "plc-1", "--state-dir", "/s"], {}, "/h");
+  assert.ok(u.ok);
+  assert.equal(u.config.command, "unpin");
+  assert.equal(u.config.unpinRuntime, "plc-1");
+  assert.equal(u.config.stateDir, "/s");
+  const p = parseConfig(["--allowed-parents", "eth0, wlan0,eth0"], {}, "/h");
+  assert.ok(p.ok);
+  assert.deepEqual(p.config.allowedParents, ["eth0", "wlan0"]);
+  const e = parseConfig([], { ORCHESTRATOR_ALLOWED_PARENTS: "enp3s0" }, "/h");
+  assert.ok(e.ok);
+  assert.deepEqual(e.config.allowedParents, ["enp3s0"]);
+  const none = parseConfig([], {}, "/h");
+  assert.ok(none.ok);
+  assert.equal(none.config.allowedParents, null);
+  const bad: [string[], RegExp][] = [
+    [["unpin"], /unpin needs the runtime/],
+    [["unpin", "a", "b"], /Unknown command/],
+    [["doctor", "extra"], /Unknown command/],
+    [["--allowed-parents", "eth0,a b"], /Invalid --allowed-parents.*"a b"/],
+    [["--allowed-parents", ","], /Invalid --allowed-parents/],
+    [["--allowed-parents", "x".repeat(16)], /Invalid --allowed-parents/],
+  ];
+  for (const [args, re] of bad) {
+    const r = parseConfig(args, {}, "/h");
+    assert.ok(!r.ok && !r.help, args.join(" "));
+    assert.match(r.error, re);
+  }
+  assert.match(helpText(), /unpin RUNTIME/);
+  assert.match(helpText(), /--allowed-parents/);
+});

@@ -41,6 +41,7 @@ import { RuntimeView } from "./runtimes/view.ts";
 import { readSerialDevices } from "./serial/devices.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
+import { runUnpin } from "./unpin.ts";
 
 /** The default image of new runtimes (interfaces.md `--runtime-image`). */
 export const DEFAULT_RUNTIME_IMAGE = "ghcr.io/autonomy-logic/openplc-runtime:latest";
@@ -329,7 +330,7 @@ async function run(cfg: Config): Promise<number> {
     },
     interfaces: { view: cache },
     serial: { list: () => readSerialDevices() },
-    run: { pin: (d, f) => engine.commands.pin(d, f), log },
+    run: { pin: (d, f) => engine.commands.pin(d, f), log, stateDir: cfg.stateDir },
   });
   const dispatcher = createDispatcher(table, log);
   const session = socketIoSession({
@@ -394,6 +395,9 @@ async function main(): Promise<number> {
     }
     console.error(`agent: ${res.error}`);
     return 2;
+  }
+  if (res.config.command === "unpin") {
+    return await runUnpin(res.config.stateDir, res.config.unpinRuntime);
   }
   if (res.config.command === "doctor") {
     const results = await runDoctor(res.config);
