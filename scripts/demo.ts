@@ -530,10 +530,20 @@ async function cleanup(): Promise<string[]> {
       await timed("deletion through the agent", async () => {
         say(`deleting ${RUNTIME} through the agent ...`);
         const t = performance.now();
-        await cloud.send(DEVICE, "delete_device", { device_id: RUNTIME });
+        // A delete during a create is refused as busy: ask again until it is taken.
+        let accepted = false;
+        let refusal = "";
         // The agent stops the container (2-10 s) and removes it and its networks.
         await poll("the deletion", 30_000, async () => {
           if (!(await agent.alive())) throw new StepError("the agent exited");
+          if (!accepted) {
+            const ack = await cloud.send(DEVICE, "delete_device", { device_id: RUNTIME }) as Ack;
+            accepted = ack.status !== "error";
+            if (!accepted && refusal !== String(ack.error)) {
+              refusal = String(ack.error);
+              say(`delete_device refused for now (${refusal}); asking again`);
+            }
+          }
           const s = await cloud.send(DEVICE, "get_device_status", { device_id: RUNTIME }) as Ack;
           return s.status === "not_found" ? s : null;
         }, true);

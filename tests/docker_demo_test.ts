@@ -207,6 +207,8 @@ Deno.test({
   // 130: cut short by SIGINT (128 + 2).
   assert.equal(code, 130, text);
   assert.doesNotMatch(text, /run_command GET \/api\/status/, text);
+  // The agent refuses a delete while it creates; the demo asks again until it is taken.
+  assert.match(text, /demo-plc deleted in/, text);
   assert.match(text, /\[demo\] cleaned up\n/, text);
   await assertNothingLeft(text);
 });
