@@ -272,6 +272,97 @@ export async function benchAgent(
   }
 }
 
+/**
+ * RSS growth of the agent per 10,000 `run_command`s against a stand-in runtime container created
+ * through the control plane (issue 14: ~33 KiB per call). Needs root and a Docker engine with
+ * the stand-in image (scripts/build_runtime_image.sh). Sampled after 1,000 warm-up commands.
+ */
+export async function benchRunCommands(total = 10_000): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "bench_rc_" });
+  const cloud = await startDevCloud({
+    dir: `${dir}/cloud`,
+    bits: 2048,
+    apiPort: null,
+    log: () => {},
+  });
+  const mtls = await cloud.issueDevice("bench-rc");
+  const flags = JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
+    .flags as string[];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...flags,
+      `${ROOT}agent/main.ts`,
+      "--server-url",
+      cloud.url,
+      "--mtls-dir",
+      mtls,
+      "--server-ca",
+      cloud.caFile,
+      "--state-dir",
+      `${dir}/state`,
+      "--log-level",
+      "WARNING",
+      "--netmon-socket",
+      `${dir}/no-netmon.sock`,
+      "--runtime-image",
+      "edge-orchestrator/openplc-standin:latest",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const name = `bench-rc-${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const send = (topic: string, payload: unknown) =>
+    cloud.send("bench-rc", topic, payload, 60_000) as Promise<Record<string, unknown>>;
+  const burst = async (n: number) => {
+    // 50 in flight: the cloud UI's polling is a few at a time; 50 also exercises the pool.
+    for (let i = 0; i < n; i += 50) {
+      const acks = await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+          send("run_command", {
+            device_id: name,
+            method: j % 5 === 0 ? "POST" : "GET",
+            api: j % 5 === 0 ? "/api/login" : "/api/status",
+            ...(j % 5 === 0 ? { data: { username: "u", password: "p" } } : {}),
+          })),
+      );
+      for (const a of acks) {
+        if (!a.http_response) throw new Error(`run_command: ${JSON.stringify(a)}`);
+      }
+    }
+  };
+  try {
+    await cloud.waitForAgent("bench-rc", 30_000);
+    await send("create_new_runtime", { container_name: name, vnic_configs: [] });
+    for (let i = 0;; i++) {
+      const s = await send("get_device_status", { device_id: name });
+      if (s.is_running) {
+        const probe = await send("run_command", { device_id: name, method: "GET", api: "/" });
+        if ((probe.http_response as { status_code: number }).status_code !== 500) break;
+      }
+      if (i > 240) throw new Error("the stand-in runtime did not come up");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await burst(1_000);
+    const a = procTimes(child.pid).rssKb;
+    await burst(total);
+    const b = procTimes(child.pid).rssKb;
+    return Math.round(((b - a) / 1024) * (10_000 / total) * 100) / 100;
+  } finally {
+    await send("delete_device", { device_id: name }).catch(() => {});
+    for (let i = 0; i < 120; i++) {
+      const s = await send("get_device_status", { device_id: name })
+        .catch(() => ({ status: "not_found" })) as { status?: string };
+      if (s.status === "not_found") break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    child.kill("SIGTERM");
+    await child.status;
+    await cloud.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** The growth rows: each failure kind (DNS needs root for its namespace). */
 export async function benchGrowth(): Promise<Record<string, unknown>> {
   const kinds: FailureKind[] = ["tcp_refused", "tls_refused"];
@@ -285,7 +376,18 @@ export async function benchGrowth(): Promise<Record<string, unknown>> {
     }
   }
   if (Deno.uid() !== 0) failed.dns_failure = "skipped: needs root (network namespace)";
-  return { rss_growth_mib_per_1000_failed_connects: failed };
+  let perCommands: number | string;
+  try {
+    perCommands = Deno.uid() === 0
+      ? await benchRunCommands()
+      : "skipped: needs root and a Docker engine";
+  } catch (err) {
+    perCommands = `failed: ${(err as Error).message}`;
+  }
+  return {
+    rss_growth_mib_per_1000_failed_connects: failed,
+    rss_growth_mib_per_10000_run_commands: perCommands,
+  };
 }
 
 if (import.meta.main) {

@@ -278,14 +278,61 @@ interface Conn {
   received: number;
 }
 
-/** Idle connections kept per runtime: the cloud's UI polls a few endpoints in parallel. */
-const MAX_IDLE_PER_RUNTIME = 4;
+/**
+ * Connections per runtime at once, the rest queue: 6, as browsers allow per host. A PLC runtime is
+ * a small server next to a real-time task; a burst of 50 commands must not open 50 handshakes
+ * (and under Deno each node:tls connection keeps ~8 KiB that is never freed: churn was the
+ * ~33 KiB per call of issue 14).
+ */
+export const MAX_CONNS_PER_RUNTIME = 6;
+/** Idle connections kept per runtime: all of them, so a burst reuses what the last one opened. */
+const MAX_IDLE_PER_RUNTIME = MAX_CONNS_PER_RUNTIME;
 /** An idle connection is closed after 30 s: the UI polls every few seconds while open. */
 const IDLE_MS = 30_000;
 
 /** Kept-alive connections to runtimes, keyed by `host:port`. */
 export class ConnectionPool {
   #idle = new Map<string, Conn[]>();
+  /** Requests holding a connection slot, per runtime. */
+  #active = new Map<string, number>();
+  /** Requests waiting for a slot, per runtime (FIFO). */
+  #waiting = new Map<string, (() => void)[]>();
+
+  /** Waits for a connection slot of `key`; rejects at `deadline`. */
+  #acquire(key: string, deadline: number): Promise<void> {
+    const n = this.#active.get(key) ?? 0;
+    if (n < MAX_CONNS_PER_RUNTIME) {
+      this.#active.set(key, n + 1);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const queue = this.#waiting.get(key) ?? [];
+      const grant = () => {
+        clearTimeout(timer);
+        resolve(); // the slot is handed over by #releaseSlot: the count stays
+      };
+      const timer = setTimeout(() => {
+        const q = this.#waiting.get(key);
+        const i = q?.indexOf(grant) ?? -1;
+        if (q && i >= 0) q.splice(i, 1);
+        if (q && q.length === 0) this.#waiting.delete(key);
+        reject(new Error(`Request to ${key} timed out waiting for a free connection`));
+      }, Math.max(0, deadline - Date.now()));
+      queue.push(grant);
+      this.#waiting.set(key, queue);
+    });
+  }
+
+  /** Hands the slot to the next waiter, or frees it. */
+  #releaseSlot(key: string): void {
+    const q = this.#waiting.get(key);
+    const next = q?.shift();
+    if (q && q.length === 0) this.#waiting.delete(key);
+    if (next) return next();
+    const n = (this.#active.get(key) ?? 1) - 1;
+    if (n <= 0) this.#active.delete(key);
+    else this.#active.set(key, n);
+  }
 
   /** Idle connections held now (for tests and the bench). */
   idleCount(): number {
@@ -304,6 +351,15 @@ export class ConnectionPool {
   async request(req: PoolRequest): Promise<ParsedResponse> {
     const key = `${req.host}:${req.port}`;
     const deadline = Date.now() + req.limits.totalTimeoutMs;
+    await this.#acquire(key, deadline);
+    try {
+      return await this.#request(key, req, deadline);
+    } finally {
+      this.#releaseSlot(key);
+    }
+  }
+
+  async #request(key: string, req: PoolRequest, deadline: number): Promise<ParsedResponse> {
     const reused = this.#take(key);
     if (reused) {
       try {
