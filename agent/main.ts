@@ -42,6 +42,7 @@ import { readSerialDevices } from "./serial/devices.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
 import { runUnpin } from "./unpin.ts";
+import { installGuard, RESTART_EXIT_CODE } from "./guard.ts";
 
 /** The default image of new runtimes (interfaces.md `--runtime-image`). */
 export const DEFAULT_RUNTIME_IMAGE = "ghcr.io/autonomy-logic/openplc-runtime:latest";
@@ -226,6 +227,10 @@ export function wireEngine(o: EngineOptions): Engine {
 async function run(cfg: Config): Promise<number> {
   const startedAt = Date.now();
   const log = createLogger({ level: cfg.logLevel, stateDir: cfg.stateDir });
+  // No exception or rejection ends the agent silently (agent/guard.ts): logged, and a clean
+  // shutdown then exit 70 for the container's restart policy when it cannot go on.
+  let guardRestart: (() => Promise<void>) | undefined;
+  installGuard({ log, restart: () => guardRestart?.() ?? Promise.resolve() });
   let identity;
   try {
     identity = await loadIdentity(cfg.mtlsDir);
@@ -361,7 +366,7 @@ async function run(cfg: Config): Promise<number> {
 
   const done = Promise.withResolvers<number>();
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info(`Shutting down on ${signal}`, { in_flight: dispatcher.inFlight() });
@@ -378,8 +383,9 @@ async function run(cfg: Config): Promise<number> {
     await session.close();
     log.info("Stopped");
     log.close();
-    done.resolve(0);
+    done.resolve(code);
   };
+  guardRestart = () => shutdown("guarded restart", RESTART_EXIT_CODE);
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void shutdown(sig));
   }

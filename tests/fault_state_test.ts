@@ -106,7 +106,11 @@ Deno.test({
         assert.match(out, /runtime_vnics\.json/);
         assert.match(out, /runtimes\.json/);
         assert.match(out, /Cannot restore consumption buffer/);
-        assert.match(out, /vNICs rebuilt from container labels/);
+        // The runtime is adopted by the first reconciliation pass (it may follow the connection).
+        await eventually(() => {
+          assert.match(s.agent.output(), /vNICs rebuilt from container labels/);
+          return Promise.resolve();
+        }, 10_000);
         const st = await s.waitStatus("eofs-a", (x) => x.is_running === true);
         assert.deepEqual(Object.keys(st.networks as object), [NET]);
         const file = await eventually(async () => {

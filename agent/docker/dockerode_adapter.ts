@@ -49,10 +49,21 @@ async function call<T>(
 ): Promise<T> {
   const b = bound(o, ms);
   try {
-    return await fn(b.signal);
+    return await raceAbort(fn(b.signal), b.signal);
   } catch (err) {
     throw aborted(what, b, ms, o) ?? wrap(err, what);
   }
+}
+
+/** Settles with `p`, or rejects as soon as `signal` aborts: a request that ignores its signal
+ * (a stuck socket in node:http) must not hold the caller; it is left to the engine's socket. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 async function orNull<T>(
@@ -62,7 +73,7 @@ async function orNull<T>(
 ): Promise<T | null> {
   const b = bound(o, CALL_TIMEOUT_MS);
   try {
-    return await fn(b.signal);
+    return await raceAbort(fn(b.signal), b.signal);
   } catch (err) {
     const a = aborted(what, b, CALL_TIMEOUT_MS, o);
     if (a) throw a;

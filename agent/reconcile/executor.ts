@@ -317,8 +317,9 @@ const effects: Effects = {
   async adopt(x, s) {
     await x.deps.desired.put(s.desired);
     x.deps.log.warn(
-      "Found a runtime of ours in no desired state: adopted (kept as it is, never removed)",
-      { runtime: s.runtime, running: s.desired.running },
+      "Runtime of ours in no desired state adopted, kept as it is (only a delete removes it): " +
+        "vNICs rebuilt from container labels",
+      { runtime: s.runtime, running: s.desired.running, vnics: s.desired.vnics.length },
     );
     return [];
   },
