@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { parsePeriod } from "../contracts/mod.ts";
+import { parsePeriod, type StoredVnic } from "../contracts/mod.ts";
 import { type Config, helpText, parseConfig } from "./config.ts";
 import { formatReport, runDoctor } from "./doctor.ts";
 import { createDispatcher } from "./dispatch.ts";
@@ -31,6 +31,8 @@ import { observe } from "./reconcile/observe.ts";
 import { ProblemBoard } from "./reconcile/problems.ts";
 import { RuntimeCommands } from "./runtimes/commands.ts";
 import { DesiredState } from "./runtimes/desired.ts";
+import { type DhcpPort, lazyDhcp } from "./lan/dhcp_port.ts";
+import { mergeLease } from "./lan/lease.ts";
 import type { InterfaceView } from "./runtimes/interface_view.ts";
 import { cryptoRandom, type RandomBytes } from "./runtimes/mac.ts";
 import { agentScope } from "./runtimes/naming.ts";
@@ -85,6 +87,10 @@ export interface EngineOptions {
   stopTimeoutS?: number;
   /** Randomness for MACs. */
   random?: RandomBytes;
+  /** DHCP clients of DHCP vNICs (default: the real supervisor under `<stateDir>/dhcp`). */
+  dhcp?: DhcpPort;
+  /** Readiness probe of a runtime without a Docker health check (GET /api/version). */
+  probe?: (runtime: string) => Promise<"healthy" | "unhealthy" | "starting">;
 }
 
 /** The runtime engine: desired state, commands, the read-only view, and the reconciler. */
@@ -119,8 +125,26 @@ export function wireEngine(o: EngineOptions): Engine {
   const restarts = new Set<string>();
   const sink = o.sink ?? { record() {}, forget() {} };
   const selfContainer = o.selfContainer ?? null;
-  let reconciler: Reconciler | undefined;
+  // The executor asks for passes; the reconciler is built after it.
+  const ref: { reconciler?: Reconciler } = {};
+  const dhcp = o.dhcp ?? lazyDhcp(o.stateDir, log);
+  // A lease change is persisted with its vNIC (dhcp_ip, dhcp_gateway, dhcp_dns, reference §8).
+  dhcp.onChange((rt, vnic, view) => {
+    const d = desired.get(rt);
+    if (!d || d.phase === "deleting") return;
+    void desired.patch(rt, {
+      vnics: d.vnics.map((v) =>
+        v.name === vnic
+          ? mergeLease(v as unknown as Record<string, unknown>, view) as unknown as StoredVnic
+          : v
+      ),
+    }).catch((err) => log.error(`Cannot record the lease of ${rt}/${vnic}: ${err.message}`));
+    if (view.state === "expired") {
+      log.warn("DHCP lease expired without an answer: address removed", { runtime: rt, vnic });
+    }
+  });
   const executor = new Executor({
+    dhcp,
     docker: o.docker,
     ns: o.ns ?? nsenterPort,
     desired,
@@ -139,7 +163,7 @@ export function wireEngine(o: EngineOptions): Engine {
       sink.forget(rt);
       guard.clear(rt);
     },
-    trigger: (reason) => void reconciler?.trigger(reason),
+    trigger: (reason) => void ref.reconciler?.trigger(reason),
     exit: o.exit ?? ((code: number) => Deno.exit(code)),
   });
   const rec = new Reconciler({
@@ -147,6 +171,7 @@ export function wireEngine(o: EngineOptions): Engine {
       ...await observe(o.docker, o.view, guard, o.labels, Date.now, call),
       macVerified: (rt: string, net: string, mac: string) =>
         executor.verified.get(`${rt}|${net}`) === mac,
+      dhcpKey: (rt: string) => executor.dhcpKeys.get(rt),
     }),
     loaded: () => desired.loaded,
     desired: () => desired.list(),
@@ -155,6 +180,7 @@ export function wireEngine(o: EngineOptions): Engine {
       selfContainer,
       restarts,
       selfDestruct: desired.selfDestruct,
+      dhcpPruned: executor.dhcpPruned,
     }),
     engine: (call) => executor.engineFacts(call),
     run: (steps, signal) => executor.run(steps, signal),
@@ -162,7 +188,7 @@ export function wireEngine(o: EngineOptions): Engine {
     problems,
     log,
   });
-  reconciler = rec;
+  ref.reconciler = rec;
   const inspect = (name: string) => o.docker.inspectContainer(name);
   const commands = new RuntimeCommands({
     desired,
@@ -183,6 +209,8 @@ export function wireEngine(o: EngineOptions): Engine {
     problems: (rt) =>
       problems.get(rt).map(({ vnic, problem, message }) => ({ vnic, code: problem.code, message })),
     warnings: (rt) => executor.warnings.get(rt),
+    leases: (rt) => dhcp.leases(rt),
+    ...(o.probe ? { probe: o.probe } : {}),
     trusted: () => rec.trusted,
     now: () => new Date(),
   });
@@ -220,6 +248,7 @@ export function wireEngine(o: EngineOptions): Engine {
       stopped = true;
       rec.stop();
       await rec.settle();
+      dhcp.close();
     },
   };
 }
@@ -229,8 +258,8 @@ async function run(cfg: Config): Promise<number> {
   const log = createLogger({ level: cfg.logLevel, stateDir: cfg.stateDir });
   // No exception or rejection ends the agent silently (agent/guard.ts): logged, and a clean
   // shutdown then exit 70 for the container's restart policy when it cannot go on.
-  let guardRestart: (() => Promise<void>) | undefined;
-  installGuard({ log, restart: () => guardRestart?.() ?? Promise.resolve() });
+  const guarded: { restart?: () => Promise<void> } = {};
+  installGuard({ log, restart: () => guarded.restart?.() ?? Promise.resolve() });
   let identity;
   try {
     identity = await loadIdentity(cfg.mtlsDir);
@@ -385,7 +414,7 @@ async function run(cfg: Config): Promise<number> {
     log.close();
     done.resolve(code);
   };
-  guardRestart = () => shutdown("guarded restart", RESTART_EXIT_CODE);
+  guarded.restart = () => shutdown("guarded restart", RESTART_EXIT_CODE);
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => void shutdown(sig));
   }

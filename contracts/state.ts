@@ -12,6 +12,12 @@ export interface StoredVnic extends VnicConfig {
   mac_address: string;
   /** The MACVLAN network the vNIC is attached to (or was last attached to). */
   docker_network_name?: string;
+  /** DHCP vNICs: the leased address while a lease holds (reference §8). */
+  dhcp_ip?: string;
+  /** DHCP vNICs: the lease's router. */
+  dhcp_gateway?: string;
+  /** DHCP vNICs: the lease's DNS servers, space-separated (as the original stores them). */
+  dhcp_dns?: string;
 }
 
 /** Content of `runtime_vnics.json`: container name to its vNICs. */
@@ -22,6 +28,9 @@ const stored = z.intersection(
   z.object({
     mac_address: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/),
     docker_network_name: z.string().optional(),
+    dhcp_ip: z.string().optional(),
+    dhcp_gateway: z.string().optional(),
+    dhcp_dns: z.string().optional(),
   }),
 );
 

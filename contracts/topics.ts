@@ -301,7 +301,15 @@ const operationStep = z.enum([
 ]);
 
 /** DHCP lease states reported in `networks[<net>].dhcp` of `get_device_status`. */
-export type DhcpLeaseState = "requesting" | "bound" | "renewing" | "expired" | "failed";
+export type DhcpLeaseState =
+  | "waiting for offer"
+  | "requesting"
+  | "bound"
+  | "renewing"
+  | "rebinding"
+  | "expired"
+  | "released"
+  | "failed";
 
 /**
  * Lease state of a DHCP vNIC, inside its `networks[<net>]` entry of `get_device_status` (an
@@ -309,9 +317,10 @@ export type DhcpLeaseState = "requesting" | "bound" | "renewing" | "expired" | "
  */
 export interface DhcpLease {
   /**
-   * `requesting` until the first lease, `bound` while one holds, `renewing` while a renewal
-   * runs, `expired` when the lease ran out without renewal, `failed` when the client gave up
-   * or could not start.
+   * `waiting for offer` (or `requesting`) until the first lease, `bound` while one holds,
+   * `renewing` from T1 and `rebinding` from T2 while no server answered, `expired` when the lease
+   * ran out without an answer (the address is removed), `released` after DHCPRELEASE (runtime
+   * stopped), `failed` when the client could not start.
    */
   state: DhcpLeaseState;
   /** ISO 8601 end of the current lease, when one is held. */
@@ -331,7 +340,16 @@ export interface DeviceNetwork {
 }
 
 const dhcpLease = z.strictObject({
-  state: z.enum(["requesting", "bound", "renewing", "expired", "failed"]),
+  state: z.enum([
+    "waiting for offer",
+    "requesting",
+    "bound",
+    "renewing",
+    "rebinding",
+    "expired",
+    "released",
+    "failed",
+  ]),
   expires_at: isoTime.optional(),
 });
 

@@ -113,20 +113,25 @@ Deno.test(
       // Refusals: another port, a path that leaves the runtime, an unknown device.
       r = await cmd(m, "plc-api", { method: "GET", api: "/api/ping", port: 22 });
       assert.match(String(r.error), /Port 22 is not allowed/);
-      assert.throws(() =>
-        TOPICS.run_command.request.parse({
-          device_id: "plc-api",
-          method: "GET",
-          api: `//${NA}.9/x`,
-        })
+      // A path that looks like another host stays a path on this runtime (the original joins
+      // base URL and api the same way): the stand-in itself answers it.
+      r = await cmd(m, "plc-api", { method: "GET", api: `//${NA}.9/x` });
+      const away = r.http_response as { status_code: number; headers: Record<string, string> };
+      assert.equal(away.status_code, 401, JSON.stringify(r)); // the runtime wants a token
+      assert.ok(
+        Object.keys(away.headers).some((h) => h.toLowerCase() === "x-openplc-runtime-version"),
+        "answered by the runtime, not another host",
       );
       r = await cmd(m, "nope", { method: "GET", api: "/api/ping" });
       assert.deepEqual(r, { status: "error", error: "Device not found: nope" });
       // A changed certificate is refused.
       await m.commands.pin("plc-api", "AA:BB");
       r = await cmd(m, "plc-api", { method: "GET", api: "/api/version" });
+      // A transport failure is the original's 500 answer, the reason in body.error (ref. §4.5).
+      const bodyError = (x: Record<string, unknown>) =>
+        String((x.http_response as { body: { error?: string } }).body.error);
       assert.equal((r.http_response as { status_code: number }).status_code, 500);
-      assert.match(String(r.error), /TLS certificate of runtime plc-api changed/);
+      assert.match(bodyError(r), /TLS certificate of runtime plc-api changed/);
       await m.commands.pin("plc-api", undefined);
 
       // A runtime that never answers (frozen) times out with status 500.
@@ -135,7 +140,7 @@ Deno.test(
       r = await cmd(m, "plc-api", { method: "GET", api: "/api/version" });
       await sh("docker", "unpause", "plc-api");
       assert.equal((r.http_response as { status_code: number }).status_code, 500);
-      assert.match(String(r.error), /timed out after 1500 ms/);
+      assert.match(bodyError(r), /timed out after 1500 ms/);
       assert.ok(performance.now() - t0 < 5000);
     }),
 );

@@ -27,6 +27,7 @@ import {
   sweep,
   TEST_LABELS,
 } from "./docker_helpers.ts";
+import { eventually } from "./fault_common.ts";
 
 const skip = await skipReason();
 /** Host-side ranges: /24s that overlap no route or needed address (tests/README.md). */
@@ -164,7 +165,7 @@ Deno.test(
       );
       assert.ok((await addressesInside(manual.pid)).includes(`${NA}.42`));
       const resolv = await sh("nsenter", "-t", String(manual.pid), "-m", "cat", "/etc/resolv.conf");
-      assert.match(resolv, /198\.51\.100\.53/);
+      assert.ok(resolv.includes(`${NA}.53`), resolv);
 
       const two = (await docker.inspectContainer("plc-two"))!;
       const inside = Object.values(await linksInside(two.pid));
@@ -174,7 +175,11 @@ Deno.test(
       assert.ok(inside.includes(genMac), "generated MAC is the one inside");
       assert.equal(parseInt(genMac.slice(0, 2), 16) & 3, 2, "locally administered unicast");
       assert.equal(two.networks[NET_B]?.mac, genMac);
-      assert.ok((await addressesInside(two.pid)).some((ip) => ip.startsWith(`${NB}.`)));
+      // eth1 is a DHCP vNIC and no DHCP server is on LAN B: Docker's IPAM address is removed and
+      // none is invented; the client keeps asking (tests/docker_dhcp_agent_test.ts has a server).
+      await eventually(async () => {
+        assert.ok(!(await addressesInside(two.pid)).some((ip) => ip.startsWith(`${NB}.`)));
+      }, 10_000);
 
       // runtime_vnics.json: canonical form plus MAC and network.
       assert.deepEqual(stored["plc-manual"], [{
@@ -200,6 +205,11 @@ Deno.test(
       assert.deepEqual(Object.keys(nets).sort(), [NET_A, NET_B]);
       assert.equal(nets[NET_A]!.ip_address, `${NA}.43`);
       assert.equal(nets[NET_B]!.mac_address, genMac);
+      assert.equal(nets[NET_B]!.ip_address, null, "no lease: no address reported");
+      assert.deepEqual(
+        (nets[NET_B] as unknown as { dhcp: { state: string } }).dhcp.state,
+        "waiting for offer",
+      );
       assert.equal(st.internal_ip, two.networks["plc-two_internal"]?.ipv4);
       assert.equal(st.internal_ip, m.internalIp("plc-two"));
 
@@ -292,7 +302,10 @@ Deno.test(
         msg("plc-bad", [{ ...vnic, network_mode: "manual", ip_address: `${NB}.9` }]),
       );
       assert.equal(st.status, "error");
-      assert.match(String(st.error), /203\.0\.113\.9 is outside the subnet 198\.51\.100\.0\/24/);
+      assert.ok(
+        String(st.error).includes(`${NB}.9 is outside the subnet ${NA}.0/24`),
+        String(st.error),
+      );
       await nothingLeft(docker, "plc-bad");
 
       // MAC clash with another runtime on the same parent.

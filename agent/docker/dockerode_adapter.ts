@@ -139,6 +139,7 @@ function toContainerInfo(c: Json): ContainerInfo {
     networks,
     memoryLimit: host.Memory ?? 0,
     nanoCpus: host.NanoCpus ?? 0,
+    ...(c.State?.Health?.Status ? { health: String(c.State.Health.Status) } : {}),
   };
 }
 

@@ -97,6 +97,8 @@ export interface ContainerInfo {
   memoryLimit: number;
   /** CPU limit in nano CPUs (0 = unlimited). */
   nanoCpus: number;
+  /** Docker's health check state (`starting`, `healthy`, `unhealthy`) when the image has one. */
+  health?: string;
 }
 
 /** A short container entry of a list. */

@@ -302,15 +302,8 @@ export function renderResolvConf(
  * bound, renewing, expired, failed): rebinding is reported as renewing, waiting for offer as
  * requesting, released as expired. Pure.
  */
-export function toStatusLease(
-  view: LeaseView,
-): { state: "requesting" | "bound" | "renewing" | "expired"; expires_at?: string } {
-  const state = view.state === "rebinding"
-    ? "renewing"
-    : view.state === "waiting for offer"
-    ? "requesting"
-    : view.state === "released"
-    ? "expired"
-    : view.state;
-  return view.expires_at ? { state, expires_at: view.expires_at } : { state };
+export function toStatusLease(view: LeaseView): { state: LeaseState; expires_at?: string } {
+  return view.expires_at
+    ? { state: view.state, expires_at: view.expires_at }
+    : { state: view.state };
 }

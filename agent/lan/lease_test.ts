@@ -86,14 +86,14 @@ Deno.test("leaseView follows RFC 2131 times, a lost address, a release", () => {
   );
 });
 
-Deno.test("toStatusLease maps onto the states contracts/topics.ts knows", () => {
+Deno.test("toStatusLease reports the lease states as contracts/topics.ts knows them", () => {
   const cases: [string, string][] = [
     ["bound", "bound"],
     ["renewing", "renewing"],
-    ["rebinding", "renewing"],
-    ["waiting for offer", "requesting"],
+    ["rebinding", "rebinding"],
+    ["waiting for offer", "waiting for offer"],
     ["expired", "expired"],
-    ["released", "expired"],
+    ["released", "released"],
   ];
   for (const [from, to] of cases) {
     assert.equal(toStatusLease({ state: from as never, dns: [] }).state, to);

@@ -23,6 +23,7 @@ import { roleSelector } from "../runtimes/naming.ts";
 import type { OperationStep } from "../runtimes/operations.ts";
 import { mapLimit, runLanes, type StepOutcome, type StepResult } from "./lanes.ts";
 import { type NamespacePort, restoreMac } from "./mac_restore.ts";
+import type { DhcpPort } from "../lan/dhcp_port.ts";
 import { Pulls } from "./pulls.ts";
 import type { Member, Step, TargetNetwork } from "./types.ts";
 
@@ -111,6 +112,8 @@ export interface ExecutorDeps {
   exit(code: number): void;
   /** Bound of parallel lanes and connects. */
   concurrency?: number;
+  /** DHCP clients of DHCP vNICs (none: DHCP vNICs keep Docker's IPAM address, tests only). */
+  dhcp?: DhcpPort;
 }
 
 const msg = (e: unknown) => e instanceof Error ? e.message : String(e);
@@ -128,6 +131,10 @@ export class Executor {
   readonly warnings = new Map<string, string[]>();
   /** Engine facts. */
   readonly engine: EngineFacts = { apiVersion: null, ulimitsRefused: false };
+  /** Per runtime, what its DHCP clients were last made sure of (plan.ts `dhcpKey`). */
+  readonly dhcpKeys = new Map<string, string>();
+  /** Whether the DHCP clients of runtimes deleted while the agent was down were pruned. */
+  dhcpPruned = false;
   #pulls: Pulls;
 
   /** Builds the executor. */
@@ -181,6 +188,7 @@ export class Executor {
   /** Drops what is kept per runtime here. */
   forgetRuntime(runtime: string): void {
     this.warnings.delete(runtime);
+    this.dhcpKeys.delete(runtime);
     for (const k of this.verified.keys()) if (k.startsWith(`${runtime}|`)) this.verified.delete(k);
   }
 
@@ -426,6 +434,9 @@ const effects: Effects = {
   async stop(x, s, o) {
     const d = x.deps;
     d.progress.step(s.runtime, "stopping_container", `Stopping container ${s.runtime}`);
+    // DHCPRELEASE while the interface still exists; the lease stays on file for the next start.
+    await d.dhcp?.stop(s.runtime);
+    x.dhcpKeys.delete(s.runtime);
     await d.docker.setRestartPolicy?.(s.runtime, "no", o);
     await d.docker.stopContainer(s.runtime, d.stopTimeoutS, o);
     return [];
@@ -467,6 +478,8 @@ const effects: Effects = {
   },
   async remove_container(x, s, o) {
     x.deps.progress.step(s.runtime, "stopping_container", `Removing container ${s.runtime}`);
+    await x.deps.dhcp?.release(s.runtime);
+    x.dhcpKeys.delete(s.runtime);
     await x.removeContainer(s.runtime, o);
     return [];
   },
@@ -489,6 +502,47 @@ const effects: Effects = {
     if (!info || info.pid <= 0 || !endpoint?.mac) return [];
     await restoreMac(x.deps.ns, info.pid, endpoint.mac, s.mac);
     x.verified.set(`${s.runtime}|${s.network}`, endpoint.mac);
+    return [];
+  },
+  async dhcp_ensure(x, s, o) {
+    const d = x.deps;
+    if (!d.dhcp) return [];
+    const rt = d.desired.get(s.runtime);
+    const info = await d.docker.inspectContainer(s.runtime, o);
+    if (!rt || !info?.running || info.pid <= 0) return [];
+    const staticDns = [...new Set(rt.vnics.flatMap((v) => v.dns ?? []))];
+    const results = await d.dhcp.ensure(
+      s.runtime,
+      info.pid,
+      rt.vnics.filter((v) => v.network_mode === "dhcp").map((v) => ({
+        name: v.name,
+        mac: v.mac_address,
+        hostname: s.runtime,
+        ...(v.dns?.length ? { dns: v.dns } : {}),
+        ...(v.dhcp_ip ? { requested_ip: v.dhcp_ip } : {}),
+      })),
+      { staticDns },
+    );
+    const failed = results.filter((r) => r.outcome === "failed");
+    for (const r of results) {
+      if (r.removed?.length) {
+        d.log.debug("dhcp: Docker's IPAM address removed", {
+          runtime: s.runtime,
+          vnic: r.vnic,
+          removed: r.removed.join(","),
+        });
+      }
+    }
+    if (failed.length) {
+      // The supervisor retries on its own; the step is retried too until the key holds.
+      return failed.map((r) => ({ runtime: s.runtime, error: `dhcp ${r.vnic}: ${r.error}` }));
+    }
+    x.dhcpKeys.set(s.runtime, s.key);
+    return [];
+  },
+  async dhcp_prune(x, s) {
+    await x.deps.dhcp?.prune(s.keep);
+    x.dhcpPruned = true;
     return [];
   },
   async remove_network(x, s, o) {

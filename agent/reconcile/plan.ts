@@ -124,6 +124,9 @@ export function plan(desired: DesiredRuntime[], observed: Observed, ctx: PlanCon
   // Rewires run before attaches so a freed parent can take a new network.
   steps.push(...rewires.values(), ...attaches.values());
   steps.push(...garbage(desired, observed, ctx, own));
+  if (ctx.dhcpPruned === false) {
+    steps.push({ kind: "dhcp_prune", keep: desired.map((d) => d.name) });
+  }
   if (ctx.selfDestruct && desired.length === 0 && observed.containers.length === 0) {
     const left = observed.networks.filter((n) => own(n.labels));
     if (left.length === 0) steps.push({ kind: "remove_netmon" }, { kind: "remove_self" });
@@ -241,7 +244,28 @@ function existing(
     steps.push({ kind: "stop", runtime: rt.name });
   }
   if (settle) steps.push({ kind: "settle", runtime: rt.name });
+  const key = dhcpKey(rt, c);
+  if (
+    observed.dhcpKey && key && c.running && rt.running && !observed.crashLooping.has(rt.name) &&
+    key !== observed.dhcpKey(rt.name)
+  ) {
+    steps.push({ kind: "dhcp_ensure", runtime: rt.name, key });
+  }
   return steps;
+}
+
+/** What a running runtime's DHCP clients must be made sure of: its pid (a restart gives a new
+ * namespace) and the network each DHCP vNIC is attached to (a re-wire gives a new interface);
+ * null when it has no DHCP vNIC. */
+export function dhcpKey(rt: DesiredRuntime, c: ContainerInfo): string | null {
+  const dhcp = rt.vnics.filter((v) => v.network_mode === "dhcp");
+  if (dhcp.length === 0) return null;
+  const nets = Object.keys(c.networks);
+  return `${c.pid}|` + dhcp.map((v) => {
+    const net = nets.find((n) => n === v.docker_network_name) ??
+      nets.find((n) => n.startsWith(`macvlan_${v.parent_interface}_`)) ?? "-";
+    return `${v.name}@${net}`;
+  }).join(",");
 }
 
 function target(parent: string, lan: Lan, existing: NetworkInfo | undefined): TargetNetwork {

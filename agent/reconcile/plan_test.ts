@@ -437,3 +437,31 @@ Deno.test("a MAC never verified inside the namespace is restored once, then conv
   verified.add(`a|${oldNet}|02:42:c6:33:64:02`);
   assert.deepEqual(plan([rt("a")], obs), []);
 });
+
+Deno.test("DHCP clients: made sure of once per container start and per network, not otherwise", () => {
+  const c = { ...container("a", ["a_internal", oldNet]), pid: 42 };
+  const obs = observed([c], [internal("a"), macvlan("ens37", OLD, ["a"])]);
+  const keys = new Map<string, string>();
+  obs.dhcpKey = (rt) => keys.get(rt);
+  const steps = plan([rt("a")], obs);
+  assert.deepEqual(steps, [{ kind: "dhcp_ensure", runtime: "a", key: `42|eth0@${oldNet}` }]);
+  keys.set("a", `42|eth0@${oldNet}`);
+  assert.deepEqual(plan([rt("a")], obs), [], "converged: no client work");
+  // A container restart (new pid, new namespace) makes sure of the clients again.
+  assert.deepEqual(plan([rt("a")], { ...obs, containers: [{ ...c, pid: 43 }] }), [
+    { kind: "dhcp_ensure", runtime: "a", key: `43|eth0@${oldNet}` },
+  ]);
+  // A manual vNIC needs no client; a stopped runtime none either.
+  const manual = vnic({ network_mode: "manual", ip_address: "198.51.100.9" });
+  assert.deepEqual(plan([rt("a", [manual])], obs), []);
+  // After a restart of the agent, clients of runtimes deleted meanwhile are pruned once.
+  assert.deepEqual(plan([rt("a")], obs, { dhcpPruned: false }).map((s) => s.kind), [
+    "dhcp_prune",
+  ]);
+  assert.ok(
+    !plan([rt("a")], obs, { dhcpPruned: false, trusted: false }).some((s) =>
+      s.kind === "dhcp_prune"
+    ),
+    "no prune before trust",
+  );
+});

@@ -32,6 +32,8 @@ export interface Observed {
   macVerified?: (runtime: string, network: string, dockerMac: string) => boolean;
   /** Whether labels mark an object as this agent's (default: our managed label). */
   own?: (labels: Record<string, string>) => boolean;
+  /** What the DHCP clients of a runtime were last made sure of (see `dhcpKey` in plan.ts). */
+  dhcpKey?: (runtime: string) => string | undefined;
 }
 
 /** What the planner reads besides desired and observed (all injected: no clock, no I/O). */
@@ -49,6 +51,8 @@ export interface PlanContext {
   selfDestruct: boolean;
   /** What the engine can do: MACs of every endpoint at create (API >= 1.44); real-time ulimits. */
   engine: { macsAtCreate: boolean; ulimits: boolean };
+  /** DHCP clients left by a previous agent were pruned (once per process, after trust). */
+  dhcpPruned?: boolean;
 }
 
 /** One vNIC to (re)connect in a batch. */
@@ -103,6 +107,11 @@ export type Step =
   /** The tombstone is done. */
   | { kind: "forget"; runtime: string }
   | { kind: "restore_mac"; runtime: string; network: string; mac: string }
+  /** A DHCP client per DHCP vNIC of a running runtime (agent/lan); `key` is what it is made
+   * sure of (the container's pid and the vNICs' networks), so a converged runtime plans none. */
+  | { kind: "dhcp_ensure"; runtime: string; key: string }
+  /** Clients of runtimes deleted while the agent was down are released. */
+  | { kind: "dhcp_prune"; keep: string[] }
   | {
     kind: "rewire_parent";
     parent: string;
@@ -134,6 +143,7 @@ export function laneOf(step: Step): Lane {
     case "attach":
       return { kind: "parent", parent: step.to.parent };
     case "remove_network":
+    case "dhcp_prune":
     case "remove_netmon":
     case "remove_self":
     case "report":
@@ -154,6 +164,7 @@ export const DESTRUCTIVE: ReadonlySet<Step["kind"]> = new Set<Step["kind"]>([
   "remove_self",
   "forget",
   "fail_create",
+  "dhcp_prune",
 ]);
 
 /** Things the planner cannot or must not fix; shown in `get_device_status` and the log. */

@@ -10,6 +10,7 @@ import type { ContainerInfo } from "../docker/port.ts";
 import type { DesiredState } from "./desired.ts";
 import type { Operations } from "./operations.ts";
 import { notFound, presentStatus } from "./status.ts";
+import { type LeaseView, toStatusLease } from "../lan/lease.ts";
 
 /** One problem as shown in `network_problems`. */
 export interface ShownProblem {
@@ -35,6 +36,10 @@ export interface ViewDeps {
   warnings(runtime: string): string[] | undefined;
   /** Whether the agent trusts its picture yet (else status says so). */
   trusted(): boolean;
+  /** DHCP leases of a runtime's vNICs, by vNIC name. */
+  leases?(runtime: string): Record<string, LeaseView>;
+  /** Readiness of a running runtime whose image has no health check (GET /api/version). */
+  probe?(runtime: string): Promise<"healthy" | "unhealthy" | "starting">;
   /** Clock. */
   now(): Date;
 }
@@ -86,11 +91,48 @@ export class RuntimeView {
     }
     if (!info) return notFound(device);
     const out: Record<string, unknown> = presentStatus(info, d.now());
+    this.#dhcp(device, out);
+    const health = await this.#health(info);
+    if (health) out.health_status = health;
     const warnings = d.warnings(device);
     if (warnings?.length) out.warnings = warnings;
     const problems = d.problems(device);
     if (problems.length) out.network_problems = problems;
     if (!d.trusted()) out.state = "unverified: Docker was not observed since the agent started";
     return out;
+  }
+
+  /** A DHCP vNIC shows its lease, never Docker's IPAM address (removed before the first
+   * DISCOVER): the leased address and router, or none while there is no lease, and its state. */
+  #dhcp(device: string, out: Record<string, unknown>): void {
+    const rt = this.#d.desired.get(device);
+    const networks = out.networks as Record<string, Record<string, unknown>>;
+    const leases = this.#d.leases?.(device) ?? {};
+    for (const v of rt?.vnics ?? []) {
+      if (v.network_mode !== "dhcp") continue;
+      const net = v.docker_network_name ? networks[v.docker_network_name] : undefined;
+      if (!net) continue;
+      const view = leases[v.name];
+      if (view) {
+        net.ip_address = view.ip ?? null;
+        net.gateway = view.gateway ?? null;
+        net.dhcp = toStatusLease(view);
+      } else {
+        // Not supervised yet in this process (just started): the lease on file, being confirmed.
+        net.ip_address = v.dhcp_ip ?? null;
+        net.gateway = v.dhcp_gateway ?? null;
+        net.dhcp = { state: "requesting" };
+      }
+    }
+  }
+
+  /** `health_status`: Docker's health check when the image has one, else the agent's probe of
+   * the runtime's API; none for a stopped runtime. */
+  async #health(info: ContainerInfo): Promise<string | null> {
+    if (!info.running) return null;
+    if (info.health === "starting" || info.health === "healthy" || info.health === "unhealthy") {
+      return info.health;
+    }
+    return this.#d.probe ? await this.#d.probe(info.name).catch(() => "unhealthy") : null;
   }
 }
