@@ -3,6 +3,8 @@
  * colour another's), prints one table and writes the figures to `bench-results/` as JSON so a
  * later run can be compared. Each benchmark measures its own baseline in the same run and prints
  * one JSON object on its last stdout line. `--only name,name` runs a subset.
+ * `--soak-minutes N` sets the load phase of the soak (3 by default, about 5 minutes in all; 24 is
+ * issue 14's full compressed day, under 30 minutes; 0 skips it).
  *
  * How to read the table: README.md, section "Benchmarks".
  *
@@ -16,6 +18,10 @@ interface Bench {
   flags: string[];
   /** Needs root and a Docker engine (skipped with a reason otherwise). */
   root?: boolean;
+  /** Arguments after the file. */
+  args?: string[];
+  /** Why it is skipped this run, or null. */
+  skip?: string | null;
 }
 
 const ALL = [
@@ -27,6 +33,16 @@ const ALL = [
   "--allow-sys",
   "--allow-ffi",
 ];
+const { values } = parseArgs({
+  options: { only: { type: "string" }, "soak-minutes": { type: "string", default: "3" } },
+});
+const soakMinutes = Number(values["soak-minutes"]);
+if (!Number.isFinite(soakMinutes) || soakMinutes < 0) {
+  console.error(
+    `--soak-minutes: a number of minutes (0 skips the soak), got ${values["soak-minutes"]}`,
+  );
+  Deno.exit(2);
+}
 const BENCHES: Bench[] = [
   { name: "contracts", file: "scripts/bench_contracts.ts", flags: ["--allow-read"] },
   { name: "netmon", file: "netmon/bench_netmon.ts", flags: ALL, root: true },
@@ -34,9 +50,17 @@ const BENCHES: Bench[] = [
   { name: "docker", file: "scripts/bench_docker.ts", flags: ALL, root: true },
   { name: "rewire", file: "scripts/bench_rewire.ts", flags: ALL, root: true },
   { name: "fleet", file: "scripts/fleet_sim.ts", flags: ALL },
+  // Last: it restarts dockerd, which nothing else should see.
+  {
+    name: "soak",
+    file: "scripts/bench_soak.ts",
+    flags: ALL,
+    root: true,
+    args: ["--minutes", String(soakMinutes)],
+    skip: soakMinutes === 0 ? "--soak-minutes 0" : null,
+  },
 ];
 
-const { values } = parseArgs({ options: { only: { type: "string" } } });
 const only = values.only ? new Set(values.only.split(",")) : null;
 const isRoot = Deno.uid() === 0;
 const results: Record<string, unknown> = {};
@@ -48,6 +72,10 @@ for (const b of BENCHES) {
     results[b.name] = { skipped: `${b.file} is missing` };
     continue;
   }
+  if (b.skip) {
+    results[b.name] = { skipped: b.skip };
+    continue;
+  }
   if (b.root && !isRoot) {
     results[b.name] = { skipped: "needs root (network namespaces, Docker)" };
     continue;
@@ -55,7 +83,7 @@ for (const b of BENCHES) {
   console.error(`[bench] ${b.name} ...`);
   const started = performance.now();
   const out = await new Deno.Command("deno", {
-    args: ["run", ...b.flags, b.file],
+    args: ["run", ...b.flags, b.file, ...b.args ?? []],
     stdout: "piped",
     stderr: "inherit",
   }).output();
