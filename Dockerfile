@@ -25,7 +25,9 @@ RUN --mount=type=secret,id=extra_ca,required=false \
     deno cache --frozen agent/main.ts
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends iproute2 ca-certificates \
+# busybox-static: /bin/busybox gives the DHCP client (udhcpc) run in each runtime's namespace for
+# its DHCP vNICs, and arping for the ARP probe of static addresses (agent/lan, decision 0010).
+RUN apt-get update && apt-get install -y --no-install-recommends iproute2 ca-certificates busybox-static \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=deno /deno /usr/local/bin/deno

@@ -33,6 +33,8 @@ import { RuntimeCommands } from "./runtimes/commands.ts";
 import { DesiredState } from "./runtimes/desired.ts";
 import { type DhcpPort, lazyDhcp } from "./lan/dhcp_port.ts";
 import { mergeLease } from "./lan/lease.ts";
+import { arpNeighbours, arpProbe } from "./lan/arp_probe.ts";
+import { nsenterRunner } from "./lan/ports.ts";
 import type { InterfaceView } from "./runtimes/interface_view.ts";
 import { cryptoRandom, type RandomBytes } from "./runtimes/mac.ts";
 import { agentScope } from "./runtimes/naming.ts";
@@ -89,6 +91,14 @@ export interface EngineOptions {
   random?: RandomBytes;
   /** DHCP clients of DHCP vNICs (default: the real supervisor under `<stateDir>/dhcp`). */
   dhcp?: DhcpPort;
+  /** `--allowed-parents` (null: any interface). */
+  allowedParents?: readonly string[] | null;
+  /** ARP probe of a static address from the host before it is brought up (default: busybox
+   * arping on the parent, from the host's namespace). */
+  arpProbe?: (
+    parent: string,
+    ip: string,
+  ) => Promise<{ taken: false } | { taken: true; mac: string }>;
   /** Readiness probe of a runtime without a Docker health check (GET /api/version). */
   probe?: (runtime: string) => Promise<"healthy" | "unhealthy" | "starting">;
 }
@@ -130,21 +140,21 @@ export function wireEngine(o: EngineOptions): Engine {
   const dhcp = o.dhcp ?? lazyDhcp(o.stateDir, log);
   // A lease change is persisted with its vNIC (dhcp_ip, dhcp_gateway, dhcp_dns, reference §8).
   dhcp.onChange((rt, vnic, view) => {
-    const d = desired.get(rt);
-    if (!d || d.phase === "deleting") return;
-    void desired.patch(rt, {
+    void desired.update(rt, (d) => ({
+      ...d,
       vnics: d.vnics.map((v) =>
         v.name === vnic
           ? mergeLease(v as unknown as Record<string, unknown>, view) as unknown as StoredVnic
           : v
       ),
-    }).catch((err) => log.error(`Cannot record the lease of ${rt}/${vnic}: ${err.message}`));
+    })).catch((err) => log.error(`Cannot record the lease of ${rt}/${vnic}: ${err.message}`));
     if (view.state === "expired") {
       log.warn("DHCP lease expired without an answer: address removed", { runtime: rt, vnic });
     }
   });
   const executor = new Executor({
     dhcp,
+    probe: o.arpProbe ?? ((iface, ip) => arpProbe(nsenterRunner, { pid: 1, iface, ip })),
     docker: o.docker,
     ns: o.ns ?? nsenterPort,
     desired,
@@ -164,11 +174,15 @@ export function wireEngine(o: EngineOptions): Engine {
       guard.clear(rt);
     },
     trigger: (reason) => void ref.reconciler?.trigger(reason),
+    restarted: (rt) => restarts.delete(rt),
     exit: o.exit ?? ((code: number) => Deno.exit(code)),
   });
   const rec = new Reconciler({
     observe: async (call) => ({
-      ...await observe(o.docker, o.view, guard, o.labels, Date.now, call),
+      ...await observe(o.docker, o.view, guard, o.labels, Date.now, call, [
+        ...desired.list().filter((d) => d.legacy).map((d) => d.name),
+        ...desired.legacyCandidates(),
+      ]),
       macVerified: (rt: string, net: string, mac: string) =>
         executor.verified.get(`${rt}|${net}`) === mac,
       dhcpKey: (rt: string) => executor.dhcpKeys.get(rt),
@@ -181,6 +195,7 @@ export function wireEngine(o: EngineOptions): Engine {
       restarts,
       selfDestruct: desired.selfDestruct,
       dhcpPruned: executor.dhcpPruned,
+      legacy: new Map(desired.legacyCandidates().map((n) => [n, desired.legacyVnics(n)])),
     }),
     engine: (call) => executor.engineFacts(call),
     run: (steps, signal) => executor.run(steps, signal),
@@ -201,6 +216,8 @@ export function wireEngine(o: EngineOptions): Engine {
     guard,
     log,
     random: o.random ?? cryptoRandom,
+    allowedParents: o.allowedParents ?? null,
+    neighbours: () => arpNeighbours(nsenterRunner, 1),
   });
   const runtimes = new RuntimeView({
     desired,
@@ -299,6 +316,7 @@ async function run(cfg: Config): Promise<number> {
     docker,
     stateDir: cfg.stateDir,
     runtimeImage: cfg.runtimeImage,
+    allowedParents: cfg.allowedParents,
     labels,
     selfContainer: await detectSelfContainer(docker).catch(() => null),
     view: cache,
@@ -359,7 +377,19 @@ async function run(cfg: Config): Promise<number> {
     query: series,
     host: {
       consumption,
-      facts: () => readHostFacts(() => sampler.snapshot.diskTotal),
+      // The host's addresses as netmon sees them (issue 12): in a container the agent's own
+      // interfaces are Docker bridges, not the plant's; before netmon reported, the system's.
+      facts: async () => {
+        const f = await readHostFacts(() => sampler.snapshot.diskTotal);
+        const seen = cache.list();
+        if (seen.length === 0) return f;
+        return {
+          ...f,
+          ip_addresses: seen.flatMap((i) =>
+            i.ipv4_addresses.map((a) => ({ interface: i.interface, ip_address: a.address }))
+          ),
+        };
+      },
       now: () => Math.floor(Date.now() / 1000),
     },
     interfaces: { view: cache },

@@ -410,9 +410,10 @@ ensure_container "$NETMON" "$NETMON_IMAGE" \
 
 # 7. Agent: certificates read-only, the Docker socket, the shared volume. pid=host + SYS_ADMIN
 # + NET_ADMIN + SYS_PTRACE let it enter a runtime's network namespace (nsenter) to restore its
-# MAC after a re-wire; nothing else needs privileges.
+# MAC after a re-wire and to run the DHCP client of its DHCP vNICs; NET_RAW lets udhcpc and the
+# ARP probe (arping) use raw sockets; nothing else needs privileges.
 agent_args=(--restart unless-stopped --pid=host
-  --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE
+  --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add SYS_PTRACE --cap-add NET_RAW
   --memory "$AGENT_MEMORY" --memory-swap "$AGENT_MEMORY" --oom-score-adj "$OOM_SCORE_ADJ"
   -e "DENO_V8_FLAGS=--max-old-space-size=$AGENT_V8_OLD_SPACE_MB"
   --label "$LABEL.managed=1" --label "$LABEL.role=agent"

@@ -138,7 +138,10 @@ Deno.test({
         );
       });
     const nets = await row.locator("td").nth(2).textContent() ?? "";
-    assert.match(nets, new RegExp(`${macvlan}: 192\\.0\\.2\\.60 / ([0-9a-f]{2}:){5}[0-9a-f]{2}`));
+    assert.match(
+      nets,
+      new RegExp(`${macvlan}: ${NA!.replaceAll(".", "\\.")}\\.60 / ([0-9a-f]{2}:){5}[0-9a-f]{2}`),
+    );
     assert.match(await row.locator("td").nth(3).textContent() ?? "", /^\d+\.\d+\.\d+\.\d+$/);
     // Two heartbeats at least, so the sparklines have a line to draw.
     const points = await card.locator("polyline.cpu").getAttribute("points") ?? "";

@@ -40,6 +40,20 @@ const sha = async (path: string) =>
   [...new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path)))]
     .map((b) => b.toString(16).padStart(2, "0")).join("");
 
+/** Polls a status until `ok` (60 s). */
+async function waitStatus(
+  get: () => Promise<Record<string, unknown>>,
+  ok: (s: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  let last: Record<string, unknown> = {};
+  for (const end = Date.now() + 60_000; Date.now() < end;) {
+    last = await get().catch((e) => ({ error: String(e) }));
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`status never matched: ${JSON.stringify(last)}`);
+}
+
 Deno.test({
   name: "install.sh upgrades the Python agent in place: certificate, volume and runtimes kept",
   ignore: skip !== null,
@@ -57,7 +71,7 @@ Deno.test({
   const runtime = `eo-up-rt-${tag}`;
   const internal = `${runtime}_internal`;
   const parentName = `eoup${tag}`;
-  const [lan] = await freeLans(1);
+  const [lan, lan2] = await freeLans(2);
   const macvlan = lan!.macvlan(parentName);
   const device = String(27_000_000 + Math.floor(Math.random() * 999_999));
   const dir = await Deno.makeTempDir({ prefix: "eo-upgrade-" });
@@ -281,10 +295,65 @@ Deno.test({
       }
     }
 
+    // The agent adopted the runtime (no labels of ours, found through the old agent's files):
+    // every topic serves it.
+    const send = (topic: string, payload: unknown) =>
+      cloud.send(device, topic, payload, 30_000) as Promise<Record<string, unknown>>;
+    const status = () => send("get_device_status", { device_id: runtime });
+    const st = await status();
+    assert.equal(st.status, "success", JSON.stringify(st));
+    assert.equal(st.is_running, true);
+    const nets = st.networks as Record<string, { ip_address: string; mac_address: string }>;
+    assert.equal(nets[macvlan]?.ip_address, lan!.at(62), JSON.stringify(st));
+    assert.equal(st.internal_ip, internalIp);
+    const version = await send("run_command", {
+      device_id: runtime,
+      method: "GET",
+      api: "/api/version",
+    });
+    assert.equal(version.status, "success", JSON.stringify(version));
+    assert.equal(
+      (await send("get_consumption_device", {
+        device_id: runtime,
+        cpuPeriod: "1h",
+        memoryPeriod: "1h",
+      })).device_id,
+      runtime,
+    );
+    assert.equal(await runtimeState(), before, "adoption restarted the runtime");
+    assert.equal(await inspect(runtime, "{{.HostConfig.RestartPolicy.Name}}"), "always");
+
+    // The host's subnet on the parent moves: the static address no longer fits, so the runtime
+    // is detached and says why; the LAN comes back: re-attached, same address and MAC.
+    await sh("ip", "addr", "del", lan!.cidr(250), "dev", parentName);
+    await sh("ip", "addr", "add", lan2!.cidr(250), "dev", parentName);
+    const detached = await waitStatus(status, (x) => Array.isArray(x.network_problems));
+    assert.equal((detached.network_problems as { code: string }[])[0]?.code, "ip_outside_subnet");
+    await sh("ip", "addr", "del", lan2!.cidr(250), "dev", parentName);
+    await sh("ip", "addr", "add", lan!.cidr(250), "dev", parentName);
+    const back = await waitStatus(
+      status,
+      (x) =>
+        (x.networks as Record<string, { ip_address: string }>)[macvlan]?.ip_address === lan!.at(62),
+    );
+    assert.equal(
+      (back.networks as Record<string, { mac_address: string }>)[macvlan]?.mac_address,
+      mac,
+    );
+    assert.equal(
+      await inspect(runtime, "{{.Id}} {{.State.StartedAt}}"),
+      before.split(" ").slice(0, 2).join(" "),
+      "re-wiring restarted the runtime",
+    );
+
+    // Lifecycle commands work on it.
+    assert.equal((await send("stop_device", { device_id: runtime })).container_status, "exited");
+    assert.equal((await send("start_device", { device_id: runtime })).container_status, "running");
+
     // Uninstall names the runtime (known from the old agent's files) and leaves it running.
     const un = await install(names, ["--uninstall", "--mtls-dir", mtls]);
     assert.match(un, new RegExp(`runtime\\(s\\) of device ${device} keep running.*${runtime}`), un);
-    assert.equal(await runtimeState(), before, "--uninstall touched the runtime");
+    assert.match(await runtimeState(), / true$/, "--uninstall stopped the runtime");
   } finally {
     await removeInstall(names);
     await sh("docker", "rm", "-f", runtime).catch(() => {});

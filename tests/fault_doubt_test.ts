@@ -243,6 +243,10 @@ Deno.test({
             );
           }, 60_000).catch((err) => {
             Deno.writeTextFileSync("/tmp/fault_doubt_agent.log", again.output());
+            console.log(`  killed agent's log:\n${agent.output().slice(-3000)}`);
+            for (const f of ["runtimes.json", "runtime_vnics.json"]) {
+              console.log(`  ${f}: ${Deno.readTextFileSync(`${l!.stateDir}/${f}`)}`);
+            }
             Deno.writeTextFileSync("/tmp/fault_doubt_first.log", agent.output());
             for (const f of Deno.readDirSync(l!.stateDir)) console.log(`  state: ${f.name}`);
             throw err;
@@ -256,7 +260,10 @@ Deno.test({
               objs.networks.filter((n) => n.startsWith(PREFIX) || n.startsWith("macvlan_eofd")),
               [],
             );
-          }, 60_000);
+          }, 60_000).catch((err) => {
+            Deno.writeTextFileSync("/tmp/fault_doubt_agent.log", l!.agent!.output());
+            throw err;
+          });
           l.agent!.kill("SIGTERM");
           await l.agent!.status;
           l.agent = null;

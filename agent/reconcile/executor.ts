@@ -72,6 +72,8 @@ export interface DesiredWriter {
   put(d: DesiredRuntime): Promise<void>;
   /** Changes fields of a runtime. */
   patch(name: string, patch: Partial<Omit<DesiredRuntime, "name">>): Promise<void>;
+  /** Read-modify-write of a runtime, serialised with every other write. */
+  update(name: string, fn: (cur: DesiredRuntime) => DesiredRuntime): Promise<void>;
   /** Forgets a runtime. */
   forget(name: string): Promise<void>;
 }
@@ -108,12 +110,16 @@ export interface ExecutorDeps {
   onForget(runtime: string): void;
   /** Asks for a pass (a background pull finished). */
   trigger(reason: string): void;
+  /** A restart the cloud asked for was done (the one-shot request is consumed). */
+  restarted?(runtime: string): void;
   /** Ends the process after a self-destruct on the host. */
   exit(code: number): void;
   /** Bound of parallel lanes and connects. */
   concurrency?: number;
   /** DHCP clients of DHCP vNICs (none: DHCP vNICs keep Docker's IPAM address, tests only). */
   dhcp?: DhcpPort;
+  /** ARP probe of an address on a parent's LAN from the host (none: no probe, tests only). */
+  probe?: (parent: string, ip: string) => Promise<{ taken: false } | { taken: true; mac: string }>;
 }
 
 const msg = (e: unknown) => e instanceof Error ? e.message : String(e);
@@ -218,12 +224,10 @@ export class Executor {
       await restoreMac(d.ns, info.pid, endpoint.mac, m.mac);
       this.verified.set(`${m.runtime}|${network}`, endpoint.mac);
     }
-    const rt = d.desired.get(m.runtime);
-    if (rt) {
-      await d.desired.patch(m.runtime, {
-        vnics: rt.vnics.map((v) => v.name === m.vnic ? { ...v, docker_network_name: network } : v),
-      });
-    }
+    await d.desired.update(m.runtime, (rt) => ({
+      ...rt,
+      vnics: rt.vnics.map((v) => v.name === m.vnic ? { ...v, docker_network_name: network } : v),
+    }));
   }
 
   async connectAll(network: string, members: Member[], o: CallOptions) {
@@ -344,6 +348,25 @@ const effects: Effects = {
     }
     return Promise.resolve([]);
   },
+  async probe_address(x, s) {
+    // A probe that cannot run (no busybox, the parent down) does not block the create: the
+    // guard is best effort, and says so.
+    const r = await x.deps.probe?.(s.parent, s.ip).catch((err) => {
+      x.deps.log.warn("ARP probe not possible: address brought up unprobed", {
+        runtime: s.runtime,
+        ip: s.ip,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return null;
+    });
+    if (r?.taken) {
+      throw new Error(
+        `vnic_configs[${s.vnic}].ip_address: ${s.ip} is already used on the LAN of "${s.parent}" ` +
+          `by the host with MAC ${r.mac} (it answered an ARP probe): not brought up`,
+      );
+    }
+    return [];
+  },
   async create_internal_network(x, s, o) {
     x.deps.progress.step(s.runtime, "creating_networks", `Creating networks of ${s.runtime}`);
     await x.pool.run(
@@ -360,6 +383,10 @@ const effects: Effects = {
       () => getOrCreateMacvlan(x.deps.docker, s.network, o),
     );
     if (name !== s.network.name) {
+      x.deps.log.warn(
+        `Network overlap detected for subnet ${s.network.subnets[0]?.subnet}: network "${name}" ` +
+          `of parent "${parent}" serves it`,
+      );
       throw new Error(
         `The LAN of parent "${parent}" is served by network "${name}" since this pass was planned`,
       );
@@ -395,12 +422,10 @@ const effects: Effects = {
     }
     if (warnings.length) x.warnings.set(s.runtime, warnings);
     else x.warnings.delete(s.runtime);
-    const rt = d.desired.get(s.runtime);
-    if (rt) {
-      await d.desired.patch(s.runtime, {
-        vnics: rt.vnics.map((v, i) => ({ ...v, docker_network_name: s.networks[i] ?? "" })),
-      });
-    }
+    await d.desired.update(s.runtime, (rt) => ({
+      ...rt,
+      vnics: rt.vnics.map((v, i) => ({ ...v, docker_network_name: s.networks[i] ?? "" })),
+    }));
     return [];
   },
   async connect_internal(x, s, o) {
@@ -443,6 +468,7 @@ const effects: Effects = {
   },
   async restart(x, s, o) {
     await x.deps.docker.restartContainer(s.runtime, x.deps.stopTimeoutS, o);
+    x.deps.restarted?.(s.runtime);
     return [];
   },
   async settle(x, s, o) {
@@ -460,7 +486,12 @@ const effects: Effects = {
     const ip = info?.networks[internal]?.ipv4 ?? rt.internal_ip;
     const created = rt.phase === "creating";
     if (created || ip !== rt.internal_ip) {
-      await d.desired.patch(s.runtime, { internal_ip: ip, phase: "ready" });
+      // A delete may have come meanwhile: its tombstone stays a tombstone.
+      await d.desired.update(s.runtime, (cur) => ({
+        ...cur,
+        internal_ip: ip,
+        phase: cur.phase === "deleting" ? "deleting" : "ready",
+      }));
     }
     if (created) {
       d.progress.done(s.runtime);

@@ -10,6 +10,12 @@
  * 3. else, for a parent without a host IPv4 address (a NIC dedicated to the plant network), a
  *    manual vNIC's own `subnet` / `gateway`.
  *
+ * 4. else, for a parent whose vNICs are all DHCP (no host address, nothing from the cloud): a
+ *    placeholder link-local subnet `169.254.<n>.0/24`, `n` from the parent's name. Docker needs a
+ *    subnet to create the MACVLAN network; a link-local one is never routed and is no LAN
+ *    address, and the DHCP client removes Docker's address from it before its first DISCOVER, so
+ *    the vNIC carries only what the plant's DHCP server leases.
+ *
  * Host before the vNIC's own subnet (the issue listed them the other way round): with one network
  * per parent, a manual vNIC whose subnet differs from the host's LAN would otherwise pull every
  * DHCP runtime of the parent onto a LAN the wire is not on; instead that vNIC is detached and
@@ -27,7 +33,7 @@ export interface Lan {
   /** Gateway inside it, when known. */
   gateway: string | null;
   /** Which rule gave it. */
-  source: "cloud" | "host" | "vnic";
+  source: "cloud" | "host" | "vnic" | "placeholder";
 }
 
 const inside = (subnet: string, g: string | null | undefined) =>
@@ -61,7 +67,21 @@ export function parentLan(vnics: readonly VnicConfig[], host: ParentState): Lan 
       source: "vnic",
     };
   }
+  if (host.state === "up" && vnics.length > 0 && vnics.every((v) => v.network_mode === "dhcp")) {
+    return {
+      subnet: placeholderSubnet(vnics[0]!.parent_interface),
+      gateway: null,
+      source: "placeholder",
+    };
+  }
   return null;
+}
+
+/** `169.254.<1..254>.0/24` from a parent's name (stable: the same parent, the same network). */
+export function placeholderSubnet(parent: string): string {
+  let h = 0;
+  for (const ch of parent) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `169.254.${1 + (h % 254)}.0/24`;
 }
 
 /** Every parent's LAN, from all desired vNICs (runtimes in name order) and the host's view. */

@@ -325,6 +325,9 @@ export class Reconciler {
           this.#failures.delete(rt);
         }
       }
+      // Nothing moved (every lane waits for a pull, or failed): the end of the wait asks for a
+      // pass itself, and a failure waits for its retry; planning again now would only spin.
+      if (!results.some((r) => !r.wait && r.failures.length === 0)) return;
     }
   }
 }

@@ -25,6 +25,7 @@ export async function observe(
   scope: Record<string, string> = {},
   now: () => number = Date.now,
   o?: CallOptions,
+  byName: string[] = [],
 ): Promise<Observed> {
   const [summaries, macvlans, internals] = await Promise.all([
     docker.listContainers({ ...scope, ...roleSelector("runtime") }, o),
@@ -41,11 +42,27 @@ export async function observe(
     if (r.status === "rejected") throw r.reason; // incomplete: no plan on a partial picture
     if (r.value) containers.push(r.value); // null: removed between list and inspect
   }
+  // Runtimes of the original agent carry none of our labels: looked up by name (only names from
+  // its own files or already adopted from them), with their `<name>_internal` bridge.
+  const named = byName.filter((n) => !containers.some((c) => c.name === n));
+  const found = await mapLimit(named, INSPECT_CONCURRENCY, async (n) => ({
+    c: await docker.inspectContainer(n, o),
+    net: await docker.inspectNetwork(`${n}_internal`, o),
+  }));
+  const extraNets = [];
+  for (const r of found) {
+    if (r.status === "rejected") throw r.reason;
+    const { c, net } = r.value;
+    if (c && !isManaged(c.labels)) {
+      containers.push(c);
+      if (net && !internals.some((i) => i.name === net.name)) extraNets.push(net);
+    }
+  }
   const t = now();
   for (const c of containers) guard.observe(c.name, c.restartCount, t);
   return {
     containers,
-    networks: [...macvlans, ...internals],
+    networks: [...macvlans, ...internals, ...extraNets],
     parents: {
       synced: cache.synced,
       get(name): ParentState {

@@ -68,6 +68,23 @@ export function adoptedFrom(c: ContainerInfo): DesiredRuntime {
   };
 }
 
+/** The desired state of a runtime the original agent made: its vNICs from that agent's file,
+ * its intent from its state (the original used restart policy `no`, so running means wanted
+ * running); our labels cannot be added to an existing container, so it stays `legacy`. */
+export function adoptedLegacy(c: ContainerInfo, vnics: StoredVnic[]): DesiredRuntime {
+  return {
+    name: c.name,
+    running: c.running,
+    image: c.image,
+    version: imageTag(c.image),
+    vnics,
+    phase: "ready",
+    internal_ip: c.networks[internalNetworkName(c.name)]?.ipv4 ?? null,
+    adopted: true,
+    legacy: true,
+  };
+}
+
 /** Plans one pass. */
 export function plan(desired: DesiredRuntime[], observed: Observed, ctx: PlanContext): Step[] {
   const steps: Step[] = [];
@@ -87,7 +104,15 @@ export function plan(desired: DesiredRuntime[], observed: Observed, ctx: PlanCon
   const attaches = new Map<string, Attach>();
 
   for (const c of observed.containers) {
-    if (wanted.has(c.name) || !own(c.labels)) continue;
+    const legacy = !own(c.labels) && !isManaged(c.labels) ? ctx.legacy?.get(c.name) : undefined;
+    if (wanted.has(c.name) || (!own(c.labels) && !legacy)) continue;
+    if (legacy) {
+      steps.push(
+        { kind: "adopt", runtime: c.name, desired: adoptedLegacy(c, legacy) },
+        { kind: "report", runtime: c.name, vnic: null, problem: { code: "adopted", name: c.name } },
+      );
+      continue;
+    }
     if (ctx.selfDestruct) {
       steps.push({ kind: "remove_container", runtime: c.name });
       continue;
@@ -297,7 +322,9 @@ function tombstone(
     steps.push({ kind: "remove_container", runtime: rt.name });
   }
   const internal = observed.networks.find((n) => n.name === internalNetworkName(rt.name));
-  if (internal && own(internal.labels)) {
+  // A runtime of the original agent: its networks carry no labels but are its own all the same.
+  const mineToo = (labels: Record<string, string>) => own(labels) || rt.legacy === true;
+  if (internal && mineToo(internal.labels)) {
     steps.push({
       kind: "remove_network",
       name: internal.name,
@@ -310,7 +337,7 @@ function tombstone(
   ]);
   const parentsInUse = new Set(live.flatMap((d) => d.vnics.map((v) => v.parent_interface)));
   for (const n of observed.networks) {
-    if (n.driver !== "macvlan" || !mine.has(n.name) || !own(n.labels)) continue;
+    if (n.driver !== "macvlan" || !mine.has(n.name) || !mineToo(n.labels)) continue;
     if (n.containers.some((x) => x.name !== rt.name)) continue;
     if (parentsInUse.has(n.options.parent ?? "")) continue;
     steps.push({ kind: "remove_network", name: n.name, detach: [rt.name] });

@@ -133,6 +133,19 @@ export function planMissing(
       steps.push({ kind: "ensure_macvlan", runtime: rt.name, network: spec });
     }
   }
+  if (rt.phase === "creating") {
+    for (const [i, v] of rt.vnics.entries()) {
+      if (v.network_mode === "manual" && v.ip_address) {
+        steps.push({
+          kind: "probe_address",
+          runtime: rt.name,
+          vnic: i,
+          parent: v.parent_interface,
+          ip: v.ip_address.split("/")[0]!,
+        });
+      }
+    }
+  }
   steps.push({
     kind: "create_container",
     runtime: rt.name,

@@ -351,7 +351,7 @@ Deno.test("a tombstone removes container, internal bridge, an unused MACVLAN; th
 });
 
 Deno.test("a first create that cannot go on becomes a tombstone; a re-create only reports", () => {
-  const o = observed([], [], { ens37: { state: "up", subnet: null, gateway: null } });
+  const o = observed([], [], { ens37: { state: "removed" } });
   const first = plan([rt("a", [vnic()], true, { phase: "creating" })], o);
   assert.equal(first.length, 1);
   assert.equal(first[0]!.kind, "fail_create");

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { StoredVnic } from "../../contracts/mod.ts";
 import type { ContainerInfo, ContainerSpec, NetworkInfo, NetworkSpec } from "../docker/port.ts";
 import type { DesiredRuntime } from "../runtimes/desired.ts";
 
@@ -53,6 +54,9 @@ export interface PlanContext {
   engine: { macsAtCreate: boolean; ulimits: boolean };
   /** DHCP clients left by a previous agent were pruned (once per process, after trust). */
   dhcpPruned?: boolean;
+  /** Runtimes the original (Python) agent left (name to the vNICs its file recorded): their
+   * unlabelled containers are adopted. */
+  legacy?: ReadonlyMap<string, StoredVnic[]>;
 }
 
 /** One vNIC to (re)connect in a batch. */
@@ -89,6 +93,9 @@ export type Step =
   /** Pull with local fallback (in the background: a long pull holds no pass). */
   | { kind: "pull_image"; runtime: string; image: string }
   | { kind: "create_internal_network"; runtime: string }
+  /** Before a first create brings a static address up: an ARP probe on the LAN (RFC 5227); an
+   * answer means another host has it, and the create fails naming that host's MAC. */
+  | { kind: "probe_address"; runtime: string; vnic: number; parent: string; ip: string }
   | { kind: "ensure_macvlan"; runtime: string; network: NetworkSpec }
   /** The container with every endpoint and MAC (all at create on API >= 1.44); `networks[i]` is
    * the MACVLAN network of vNIC i (recorded in the desired state). */

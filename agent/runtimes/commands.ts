@@ -21,6 +21,7 @@ import { BusyError, type OpKind, RuntimeLocks } from "./locks.ts";
 import { generateMac, type RandomBytes } from "./mac.ts";
 import type { Operations } from "./operations.ts";
 import { imageFor, PlanError, validateCreate } from "./validate_create.ts";
+import type { Neighbour } from "../lan/guard.ts";
 
 /** The cloud named a runtime this agent does not manage. */
 export class NotFoundError extends Error {
@@ -67,7 +68,16 @@ export interface CommandDeps {
   log: Logger;
   /** Randomness for MACs. */
   random: RandomBytes;
+  /** `--allowed-parents` (null: any interface). */
+  allowedParents?: readonly string[] | null;
+  /** The host's neighbour table (the gateway's MAC for the guard rails). */
+  neighbours?: () => Promise<Neighbour[]>;
 }
+
+/** Creates and deletes in flight at once: each holds a lane of the executor (8 run side by side)
+ * and its pull; 32 queued is far above what a cloud sends at once and bounds the work a burst of
+ * commands can pile up. Beyond it a command gets a clear busy error. */
+export const MAX_OPERATIONS = 32;
 
 /** The command port. */
 export class RuntimeCommands {
@@ -77,6 +87,15 @@ export class RuntimeCommands {
   /** Builds the port. */
   constructor(deps: CommandDeps) {
     this.#d = deps;
+  }
+
+  #capacity(): void {
+    const n = this.#d.ops.active().length;
+    if (n >= MAX_OPERATIONS) {
+      throw new Error(
+        `Too many operations in progress (${n}): nothing was changed, try again later`,
+      );
+    }
   }
 
   #busy(name: string): void {
@@ -98,6 +117,7 @@ export class RuntimeCommands {
     const name = msg.container_name;
     this.#loaded();
     this.#busy(name);
+    this.#capacity();
     d.ops.begin(name, "create", "validating_config", statusMessages.creating(name));
     const existing = d.desired.get(name);
     if (existing) {
@@ -116,6 +136,8 @@ export class RuntimeCommands {
         stored,
         view: d.view,
         newMac: (used) => generateMac(d.random, used),
+        allowedParents: d.allowedParents ?? null,
+        neighbours: await (d.neighbours?.() ?? Promise.resolve([])).catch(() => []),
       });
     } catch (err) {
       if (!(err instanceof PlanError)) throw err;
@@ -141,6 +163,7 @@ export class RuntimeCommands {
     this.#busy(name);
     const rt = d.desired.get(name);
     if (!rt || rt.phase === "deleting") return;
+    this.#capacity();
     d.ops.begin(name, "delete", "stopping_container", statusMessages.deleting(name));
     d.guard.clear(name);
     await d.desired.patch(name, { phase: "deleting" });

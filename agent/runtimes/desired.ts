@@ -38,7 +38,31 @@ export interface DesiredRuntime {
   internal_ip: string | null;
   /** Found on the engine rather than created by this agent. */
   adopted?: boolean;
+  /** Created by the original (Python) agent: container and networks without our labels. */
+  legacy?: boolean;
 }
+
+/** Names the original agent's files list: `runtime_vnics.json` keys and `data/clients.json`
+ * (`{"<name>": {"ip", "name"}}`, reference §6.1) keys, minus what our registry already has. A
+ * missing or unreadable clients file adds nothing (it is never written or moved). */
+async function legacyNames(
+  stateDir: string,
+  vnics: Readonly<Record<string, StoredVnic[]>>,
+  registered: string[],
+): Promise<string[]> {
+  const names = new Set(Object.keys(vnics));
+  try {
+    const clients = JSON.parse(await Deno.readTextFile(`${stateDir}/data/clients.json`));
+    if (clients && typeof clients === "object") {
+      for (const k of Object.keys(clients)) if (RUNTIME_NAME.test(k)) names.add(k);
+    }
+  } catch { /* no original agent here */ }
+  for (const r of registered) names.delete(r);
+  return [...names].sort();
+}
+
+/** A Docker container name (what the original accepted as `container_name`). */
+const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 /** Tag of an image reference (`latest` when it has none). */
 export function imageTag(image: string): string {
@@ -52,11 +76,15 @@ export class DesiredState {
   #registry: Registry;
   #vnics: VnicStore;
   #loaded = false;
+  #writes: Promise<unknown> = Promise.resolve();
+  #legacy: string[] = [];
+  #stateDir: string;
 
   /** A store over `<stateDir>/runtimes.json` and `<stateDir>/runtime_vnics.json`. */
   constructor(stateDir: string, log: Logger) {
     this.#registry = new Registry(stateDir, log);
     this.#vnics = new VnicStore(stateDir, log);
+    this.#stateDir = stateDir;
   }
 
   /** Whether both files were read (missing or kept aside counts: then Docker's labels refill
@@ -69,7 +97,20 @@ export class DesiredState {
   async load(): Promise<void> {
     await this.#vnics.load();
     await this.#registry.load();
+    this.#legacy = await legacyNames(this.#stateDir, this.#vnics.all(), this.#registry.names());
     this.#loaded = true;
+  }
+
+  /** Runtimes the original (Python) agent left on this state directory (in its
+   * `runtime_vnics.json` or `data/clients.json`) that are in no desired state: their containers
+   * carry none of our labels, and the reconciler adopts them by name. */
+  legacyCandidates(): string[] {
+    return this.#legacy.filter((n) => !this.#registry.get(n));
+  }
+
+  /** The vNICs the original agent recorded for a runtime. */
+  legacyVnics(name: string): StoredVnic[] {
+    return this.#vnics.get(name) ?? [];
   }
 
   /** Every runtime, sorted by name. */
@@ -100,6 +141,7 @@ export class DesiredState {
     };
     if (e.error) out.error = e.error;
     if (e.adopted) out.adopted = true;
+    if (e.legacy) out.legacy = true;
     return out;
   }
 
@@ -114,15 +156,54 @@ export class DesiredState {
   }
 
   /** Pins (or with undefined, forgets) a runtime's API fingerprint. */
-  async pin(name: string, fingerprint: string | undefined): Promise<void> {
-    const e = this.#registry.get(name);
-    if (!e) return;
-    const { tls_fingerprint: _, ...rest } = e;
-    await this.#registry.set(name, fingerprint ? { ...rest, tls_fingerprint: fingerprint } : rest);
+  pin(name: string, fingerprint: string | undefined): Promise<void> {
+    return this.#serial(async () => {
+      const e = this.#registry.get(name);
+      if (!e) return;
+      const { tls_fingerprint: _, ...rest } = e;
+      await this.#registry.set(
+        name,
+        fingerprint ? { ...rest, tls_fingerprint: fingerprint } : rest,
+      );
+    });
   }
 
   /** Writes a runtime (vNICs first: a registry entry always finds its vNICs). */
-  async put(d: DesiredRuntime): Promise<void> {
+  put(d: DesiredRuntime): Promise<void> {
+    return this.#serial(() => this.#put(d));
+  }
+
+  /** Changes fields of a runtime (no-op for an unknown name); applied to the state as it is when
+   * the write runs, so concurrent writers (a command, the executor, a DHCP lease) never undo
+   * each other. */
+  patch(name: string, patch: Partial<Omit<DesiredRuntime, "name">>): Promise<void> {
+    return this.update(name, (cur) => ({ ...cur, ...patch }));
+  }
+
+  /** Read-modify-write of a runtime, serialised with every other write. */
+  update(name: string, fn: (cur: DesiredRuntime) => DesiredRuntime): Promise<void> {
+    return this.#serial(async () => {
+      const cur = this.get(name);
+      if (cur) await this.#put(fn(cur));
+    });
+  }
+
+  /** Forgets a runtime (its tombstone is done). */
+  forget(name: string): Promise<void> {
+    return this.#serial(async () => {
+      await this.#registry.delete(name);
+      await this.#vnics.delete(name);
+    });
+  }
+
+  /** One write at a time: each write reads the state left by the one before it. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#writes.catch(() => {}).then(fn);
+    this.#writes = next;
+    return next;
+  }
+
+  async #put(d: DesiredRuntime): Promise<void> {
     await this.#vnics.set(d.name, d.vnics);
     const prev = this.#registry.get(d.name);
     const entry: RuntimeEntry = {
@@ -136,20 +217,8 @@ export class DesiredState {
     if (d.phase === "creating") entry.creating = true;
     if (d.error) entry.error = d.error;
     if (d.adopted) entry.adopted = true;
+    if (d.legacy) entry.legacy = true;
     await this.#registry.set(d.name, entry);
-  }
-
-  /** Changes fields of a runtime (no-op for an unknown name). */
-  async patch(name: string, patch: Partial<Omit<DesiredRuntime, "name">>): Promise<void> {
-    const cur = this.get(name);
-    if (!cur) return;
-    await this.put({ ...cur, ...patch });
-  }
-
-  /** Forgets a runtime (its tombstone is done). */
-  async forget(name: string): Promise<void> {
-    await this.#registry.delete(name);
-    await this.#vnics.delete(name);
   }
 
   /** Whether `delete_orchestrator` was ordered (persisted: a restart finishes it). */
@@ -158,10 +227,12 @@ export class DesiredState {
   }
 
   /** Orders the self-destruct: every runtime becomes a tombstone. */
-  async orderSelfDestruct(): Promise<void> {
-    await this.#registry.orderSelfDestruct();
-    for (const d of this.list()) {
-      if (d.phase !== "deleting") await this.put({ ...d, phase: "deleting" });
-    }
+  orderSelfDestruct(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#registry.orderSelfDestruct();
+      for (const d of this.list()) {
+        if (d.phase !== "deleting") await this.#put({ ...d, phase: "deleting" });
+      }
+    });
   }
 }

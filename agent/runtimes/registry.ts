@@ -34,6 +34,8 @@ export interface RuntimeEntry {
   version?: string;
   /** Set when the agent found the runtime on the engine rather than creating it. */
   adopted?: boolean;
+  /** Created by the original (Python) agent: its container and networks carry no labels. */
+  legacy?: boolean;
 }
 
 const Entry = z.object({
@@ -46,6 +48,7 @@ const Entry = z.object({
   error: z.string().optional(),
   version: z.string().optional(),
   adopted: z.boolean().optional(),
+  legacy: z.boolean().optional(),
 });
 const File = z.object({
   version: z.literal(1),

@@ -11,6 +11,7 @@ import { parentLan } from "../reconcile/lan.ts";
 import type { DesiredRuntime } from "./desired.ts";
 import type { InterfaceView } from "./interface_view.ts";
 import { primarySubnet } from "../network/interface_cache.ts";
+import { checkVnicAgainstLan, type Neighbour } from "../lan/guard.ts";
 
 /** Why a create was refused (shown as the operation's error). */
 export class PlanError extends Error {
@@ -33,6 +34,10 @@ export interface CreateContext {
   view: InterfaceView;
   /** Makes a fresh MAC not in `used`. */
   newMac: (used: ReadonlySet<string>) => string;
+  /** `--allowed-parents`: the only parent interfaces runtimes may use (null: any). */
+  allowedParents?: readonly string[] | null;
+  /** The host's neighbour table (IPv4 to MAC), to know the gateway's MAC. */
+  neighbours?: Neighbour[];
 }
 
 /** `<repository>:<tag>`: the configured image with the cloud's `runtime_version` as its tag, or
@@ -60,7 +65,31 @@ export function validateCreate(msg: CreateNewRuntime, ctx: CreateContext): Desir
       );
     }
     parents.set(v.parent_interface, i);
+    if (ctx.allowedParents && !ctx.allowedParents.includes(v.parent_interface)) {
+      throw new PlanError(
+        `vnic_configs[${i}].parent_interface: "${v.parent_interface}" is not an allowed parent ` +
+          `interface (allowed: ${ctx.allowedParents.join(", ")})`,
+      );
+    }
     const iface = ctx.view.get(v.parent_interface);
+    // Guard rails (issue 12): never the host's own address or MAC, nor the gateway's.
+    const refusal = checkVnicAgainstLan(
+      {
+        ...(v.ip_address ? { ip: v.ip_address } : {}),
+        ...(v.mac_address ? { mac: v.mac_address } : {}),
+        gateway: v.parent_gateway ?? v.gateway ?? null,
+      },
+      iface
+        ? {
+          interface: iface.interface,
+          ...(iface.mac_address ? { mac_address: iface.mac_address } : {}),
+          ipv4_addresses: iface.ipv4_addresses,
+          gateway: iface.gateway,
+        }
+        : null,
+      ctx.neighbours ?? [],
+    );
+    if (refusal) throw new PlanError(`vnic_configs[${i}]: ${refusal.message}`);
     const host = iface
       ? { state: "up" as const, subnet: primarySubnet(iface), gateway: iface.gateway }
       : { state: ctx.view.absence(v.parent_interface) };

@@ -5,12 +5,27 @@
  *
  * @module
  */
-import { ORCHESTRATOR_DEVICE_ID } from "../../contracts/mod.ts";
+import { cidrContains, ORCHESTRATOR_DEVICE_ID } from "../../contracts/mod.ts";
+import { INTERNAL_POOL } from "../docker/internal_pool.ts";
 import type { ContainerInfo } from "../docker/port.ts";
 import type { DesiredState } from "./desired.ts";
 import type { Operations } from "./operations.ts";
 import { notFound, presentStatus } from "./status.ts";
 import { type LeaseView, toStatusLease } from "../lan/lease.ts";
+
+/** Docker's default address pools for bridges (172.17.0.0/16 to 172.31.0.0/16, 192.168.0.0/16
+ * in /20s): where the original agent's `<name>_internal` bridges got their subnets. */
+const DOCKER_POOLS = ["172.16.0.0/12", "192.168.0.0/16"];
+
+/** Whether an internal IP lies where the agent's internal bridges live. */
+export function internalAddress(ip: string, legacy: boolean): boolean {
+  try {
+    if (cidrContains(INTERNAL_POOL, ip)) return true;
+    return legacy && DOCKER_POOLS.some((p) => cidrContains(p, ip));
+  } catch {
+    return false;
+  }
+}
 
 /** One problem as shown in `network_problems`. */
 export interface ShownProblem {
@@ -70,12 +85,18 @@ export class RuntimeView {
     return await this.#d.inspect(name);
   }
 
-  /** Where a runtime's API is (internal IP, pinned fingerprint); null when not ours. */
+  /** Where a runtime's API is (internal IP, pinned fingerprint); null when not ours. An IP read
+   * from disk is used only inside the agent's own internal pool (a runtime of the original agent:
+   * inside Docker's private bridge pools), so an edited state file cannot point run_command at
+   * another host. */
   endpoint(name: string): { ip: string | null; pin?: string } | null {
     const r = this.#d.desired.get(name);
     if (!r || r.phase === "deleting") return null;
+    const ip = r.internal_ip && internalAddress(r.internal_ip, r.legacy === true)
+      ? r.internal_ip
+      : null;
     const pin = this.#d.desired.fingerprint(name);
-    return pin ? { ip: r.internal_ip, pin } : { ip: r.internal_ip };
+    return pin ? { ip, pin } : { ip };
   }
 
   /** `get_device_status` body of a runtime (or `__orchestrator__`). */
@@ -94,11 +115,12 @@ export class RuntimeView {
     this.#dhcp(device, out);
     const health = await this.#health(info);
     if (health) out.health_status = health;
-    const warnings = d.warnings(device);
-    if (warnings?.length) out.warnings = warnings;
+    const warnings = [...(d.warnings(device) ?? [])];
+    // Doubt is said, not acted on: nothing is changed until Docker was observed (decision 0011).
+    if (!d.trusted()) warnings.push("unverified: Docker was not observed since the agent started");
+    if (warnings.length) out.warnings = warnings;
     const problems = d.problems(device);
     if (problems.length) out.network_problems = problems;
-    if (!d.trusted()) out.state = "unverified: Docker was not observed since the agent started";
     return out;
   }
 
@@ -110,7 +132,12 @@ export class RuntimeView {
     const leases = this.#d.leases?.(device) ?? {};
     for (const v of rt?.vnics ?? []) {
       if (v.network_mode !== "dhcp") continue;
-      const net = v.docker_network_name ? networks[v.docker_network_name] : undefined;
+      // By the network the vNIC was recorded on, or the parent's MACVLAN network it is on now
+      // (a re-wire records the new one a moment after Docker shows it).
+      const name = Object.keys(networks).find((n) =>
+        n === v.docker_network_name || n.startsWith(`macvlan_${v.parent_interface}_`)
+      );
+      const net = name ? networks[name] : undefined;
       if (!net) continue;
       const view = leases[v.name];
       if (view) {

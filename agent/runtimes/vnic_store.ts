@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { RuntimeVnicsFile, type StoredVnic } from "../../contracts/mod.ts";
+import { RuntimeVnicsFile, StoredVnic } from "../../contracts/mod.ts";
 import type { Logger } from "../log.ts";
 import { atomicWriteJson } from "../state/atomic_write.ts";
 import { readStateFile } from "./state_file.ts";
@@ -26,9 +26,33 @@ export class VnicStore {
     this.#log = log;
   }
 
-  /** Loads the file; false when it was missing or unreadable (the caller rebuilds). */
+  /** Loads the file; false when it was missing or unreadable (the caller rebuilds). A file of
+   * the original agent with entries we do not understand (e.g. WiFi proxy-ARP vNICs) is loaded
+   * for the entries we do, and the original is copied aside first (never lost, never moved). */
   async load(): Promise<boolean> {
-    const r = await readStateFile(this.#path, (raw) => RuntimeVnicsFile.parse(raw), this.#log);
+    const skipped: string[] = [];
+    const r = await readStateFile(this.#path, (raw) => {
+      const whole = RuntimeVnicsFile.safeParse(raw);
+      if (whole.success) return whole.data;
+      if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw whole.error;
+      const out: RuntimeVnicsFile = {};
+      for (const [name, list] of Object.entries(raw as Record<string, unknown>)) {
+        const one = Array.isArray(list) ? list.map((v) => StoredVnic.safeParse(v)) : [];
+        if (one.length > 0 && one.every((x) => x.success)) {
+          out[name] = one.map((x) => x.data!);
+        } else skipped.push(name);
+      }
+      if (Object.keys(out).length === 0) throw whole.error;
+      return out;
+    }, this.#log);
+    if (skipped.length) {
+      const copy = `${this.#path}.orig-${Date.now()}`;
+      await Deno.copyFile(this.#path, copy);
+      this.#log.warn("vNICs not understood, kept in a copy of the file", {
+        runtimes: skipped.join(","),
+        copy,
+      });
+    }
     this.#data = r.kind === "ok" ? r.value : {};
     return r.kind === "ok";
   }

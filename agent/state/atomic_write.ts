@@ -11,7 +11,8 @@ export async function atomicWrite(path: string, data: string | Uint8Array): Prom
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+  // createNew: a fresh file, never an existing one or a symlink planted at that name.
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
   try {
     let written = 0;
     while (written < bytes.length) written += await file.write(bytes.subarray(written));
