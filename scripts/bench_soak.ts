@@ -49,7 +49,14 @@ import {
   summarize,
   warmupMinutes,
 } from "./soak_plan.ts";
-import { ensureDockerd, restartDockerd, runningContainers, sampleProcess } from "./soak_host.ts";
+import {
+  childProcesses,
+  endLeftovers,
+  ensureDockerd,
+  restartDockerd,
+  runningContainers,
+  sampleProcess,
+} from "./soak_host.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 /** Samples every 10 s: six points a minute make the fit of a 2-minute window meaningful. */
@@ -71,7 +78,9 @@ const DEBOUNCE_MS = 300;
 /** The load phase may overrun by this share when outages and restarts slow the commands. */
 const OVERRUN = 0.25;
 
-const log = (line: string) => console.error(`[soak] ${line}`);
+const T0 = performance.now();
+const log = (line: string) =>
+  console.error(`[soak ${((performance.now() - T0) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The control plane, stopped and started again on the same port (the outages). */
@@ -154,6 +163,8 @@ export class AgentProcess {
   exitCode: number | null = null;
   lines = 0;
   errorLines = 0;
+  /** Error lines by their first words (ids and numbers masked), for the summary. */
+  errorKinds = new Map<string, number>();
   rewired = 0;
   tail: string[] = [];
 
@@ -177,7 +188,12 @@ export class AgentProcess {
       rest = lines.pop()!;
       for (const l of lines) {
         this.lines++;
-        if (/\b(ERROR|CRITICAL)\b/.test(l)) this.errorLines++;
+        if (/\b(ERROR|CRITICAL)\b/.test(l)) {
+          this.errorLines++;
+          const key = l.replace(/^\S+\s+/, "").replace(/eosk[0-9a-f]{4}-\d+/g, "<rt>")
+            .replace(/\d+/g, "N").slice(0, 90);
+          this.errorKinds.set(key, (this.errorKinds.get(key) ?? 0) + 1);
+        }
         if (/parent re-wired/i.test(l)) this.rewired++;
         this.tail.push(l.slice(0, 400));
         if (this.tail.length > 60) this.tail.shift();
@@ -315,7 +331,7 @@ export async function benchSoak(
     const t0 = performance.now();
     const since = () => performance.now() - t0;
     const sleepUntil = async (atMs: number) => {
-      while (!stopping && since() < atMs) await sleep(Math.min(500, atMs - since()));
+      while (!stopping && since() < atMs) await sleep(Math.max(1, Math.min(500, atMs - since())));
     };
     let loadDone = false;
     const halt = () => stopping || loadDone || a.exitCode !== null;
@@ -392,7 +408,10 @@ export async function benchSoak(
         tally.acked++;
         tally.ackMs.push(performance.now() - tSend);
         const ack = r.ack;
-        if (ack?.action !== c.topic) tally.malformed++;
+        if (ack?.action !== c.topic) {
+          tally.malformed++;
+          log(`ack without its action: ${c.topic} -> ${JSON.stringify(ack).slice(0, 300)}`);
+        }
         if (c.hostile && ack.status !== "error" && ack.status !== "not_found") {
           tally.hostileAccepted.push(`${c.kind}: ${JSON.stringify(ack).slice(0, 200)}`);
         }
@@ -484,6 +503,15 @@ export async function benchSoak(
     if (a.exitCode !== null) {
       log(`the agent exited with ${a.exitCode}; its last lines:\n${a.tail.join("\n")}`);
     }
+    log(
+      `RSS every ${SAMPLE_MS / 1000} s (MiB): ` +
+        samples.map((x) => (x.rssKb / 1024).toFixed(1)).join(" "),
+    );
+    log(`fds every ${SAMPLE_MS / 1000} s: ${samples.map((x) => x.fds).join(" ")}`);
+    const topErrors = [...a.errorKinds].sort((x, y) => y[1] - x[1]).slice(0, 8);
+    if (topErrors.length) {
+      log(`agent error lines by kind:\n  ${topErrors.map(([k, n]) => `${n} x ${k}`).join("\n  ")}`);
+    }
     const running = new Set(await runningContainers(PREFIX));
     const summary = summarize(samples, warmMin * 60_000);
     const pass = a.exitCode === null && summary.rss_growth_after_warmup_mib <= AIM_MIB;
@@ -537,18 +565,35 @@ export async function benchSoak(
     if (agent && agent.exitCode === null) {
       if (!cloud.cloud) await cloud.start().catch(() => {});
       if (await cloud.waitConnected(30_000)) {
-        for (const n of names) await cloud.send("delete_device", { device_id: n }, 30_000);
-        const end = performance.now() + 120_000;
-        for (const n of names) {
-          while (performance.now() < end) {
+        const tDel = performance.now();
+        const left = new Set(names);
+        // A delete refused (an operation of the mix still running) is asked again.
+        while (left.size && performance.now() - tDel < 120_000) {
+          for (const n of [...left]) {
             const r = await cloud.send("get_device_status", { device_id: n }, 10_000);
-            if ("ack" in r && r.ack.status === "not_found") break;
-            await sleep(500);
+            if (!("ack" in r)) continue;
+            if (r.ack.status === "not_found") left.delete(n);
+            else if (r.ack.status !== "deleting") {
+              await cloud.send("delete_device", { device_id: n }, 30_000);
+            }
           }
+          if (left.size) await sleep(500);
         }
+        log(
+          `deleted ${names.length - left.size} runtimes in ` +
+            `${Math.round((performance.now() - tDel) / 1000)} s` +
+            (left.size ? `; not deleted: ${[...left].join(" ")}` : ""),
+        );
       }
     }
+    // Its DHCP clients outlive the agent by design; those still running after the deletions and
+    // the agent's stop are leftovers of this run.
+    const children = agent && agent.exitCode === null ? await childProcesses(agent.child.pid) : [];
     await agent?.stop();
+    const left = await endLeftovers(children);
+    if (left.length) {
+      log(`ended ${left.length} process(es) the agent left behind: ${left.join("; ")}`);
+    }
     await netmon?.stop().catch(() => {});
     await cloud.stop().catch(() => {});
     // Whatever the agent could not delete (it died, or Docker refused): by name.

@@ -84,3 +84,41 @@ export async function runningContainers(prefix: string): Promise<string[]> {
   const out = await run("docker", "ps", "--format", "{{.Names}}").catch(() => "");
   return out.split("\n").filter((n) => n.startsWith(prefix));
 }
+
+/** Direct children of `pid` with their command lines (NUL separators as spaces). */
+export async function childProcesses(pid: number): Promise<{ pid: number; cmdline: string }[]> {
+  const list = await run("sh", "-c", `cat /proc/${pid}/task/*/children`).catch(() => "");
+  const out: { pid: number; cmdline: string }[] = [];
+  for (const w of list.split(/\s+/).filter((w) => w !== "")) {
+    const cmdline = await run("cat", `/proc/${w}/cmdline`).catch(() => null);
+    if (cmdline !== null) out.push({ pid: Number(w), cmdline: cmdline.replaceAll("\0", " ") });
+  }
+  return out;
+}
+
+/**
+ * Ends processes of `procs` that still run the same command line (a process the agent left
+ * behind: its DHCP clients are meant to outlive an agent restart, not a test); returns their
+ * command lines.
+ */
+export async function endLeftovers(procs: { pid: number; cmdline: string }[]): Promise<string[]> {
+  const ended: string[] = [];
+  for (const p of procs) {
+    const now = await run("cat", `/proc/${p.pid}/cmdline`).catch(() => null);
+    if (now === null || now.replaceAll("\0", " ") !== p.cmdline) continue; // gone, or pid reused
+    try {
+      Deno.kill(p.pid, "SIGTERM");
+      ended.push(`${p.pid}: ${p.cmdline.slice(0, 200)}`);
+    } catch { /* gone meanwhile */ }
+  }
+  if (ended.length) await sleep(2_000);
+  for (const p of procs) {
+    const now = await run("cat", `/proc/${p.pid}/cmdline`).catch(() => null);
+    if (now !== null && now.replaceAll("\0", " ") === p.cmdline) {
+      try {
+        Deno.kill(p.pid, "SIGKILL");
+      } catch { /* gone */ }
+    }
+  }
+  return ended;
+}
