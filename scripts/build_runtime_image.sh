@@ -8,6 +8,17 @@
 # Tags: edge-orchestrator/openplc-standin:latest and ghcr.io/autonomy-logic/openplc-runtime:standin.
 # Skips the build when an image with the same source hash exists (FORCE=1 rebuilds).
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: bash scripts/build_runtime_image.sh [--help]
+
+Builds the local stand-in OpenPLC runtime image (edge-orchestrator/openplc-standin:latest) from
+busybox-static, the Deno binary and scripts/standin_runtime/server.ts; skipped when up to date
+(FORCE=1 rebuilds). Env of the image: STANDIN_API_DELAY_MS, STANDIN_AUTOSTART, STANDIN_COMPILE_MS.
+USAGE
+    exit 0 ;;
+esac
 cd "$(dirname "$0")/.."
 TAG=edge-orchestrator/openplc-standin:latest
 ALIAS=ghcr.io/autonomy-logic/openplc-runtime:standin

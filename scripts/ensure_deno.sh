@@ -2,6 +2,15 @@
 # Make `deno` available: install the pinned version from the npm registry when it is missing
 # (the npm package carries the real binary; JSR and deno.land are not needed).
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: bash scripts/ensure_deno.sh
+
+Installs Deno (the pinned version) from the npm registry when `deno` is not on PATH.
+USAGE
+    exit 0 ;;
+esac
 DENO_VERSION=2.9.6
 if command -v deno >/dev/null 2>&1; then exit 0; fi
 if ! command -v npm >/dev/null 2>&1; then

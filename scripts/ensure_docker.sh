@@ -5,6 +5,16 @@
 # ../shared/spec/environment.md) and start dockerd in the background. Without root it says in one
 # line what is missing and exits 1.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: bash scripts/ensure_docker.sh
+
+Makes sure a Docker engine answers on /var/run/docker.sock: as root, installs Debian 13's
+docker.io when missing and starts dockerd in the background.
+USAGE
+    exit 0 ;;
+esac
 
 if docker info >/dev/null 2>&1; then exit 0; fi
 

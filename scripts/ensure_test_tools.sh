@@ -3,6 +3,16 @@
 # certificates), socat, debootstrap (offline base images), busybox-static (stand-in images),
 # chromium (browser tier). Installed from Debian's archive when missing and we are root.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: bash scripts/ensure_test_tools.sh
+
+Installs the tools the test tiers use (iproute2, openssl, socat, util-linux, debootstrap,
+busybox-static, chromium) from Debian's archive when missing and we are root.
+USAGE
+    exit 0 ;;
+esac
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v openssl >/dev/null || need+=(openssl)

@@ -276,3 +276,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "commands touch only this agent's runtimes: netmon, the agent, another agent's: not_found",
+  ignore: skip !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await ensureStandin();
+    let l: Lab | null = null;
+    const others = [`${PREFIX}netmon`, `${PREFIX}agent`, `${PREFIX}foreign`];
+    try {
+      l = await lab();
+      await launch(l, false);
+      // The installer's containers carry the managed label with their role; another agent's
+      // runtime carries the runtime role with another agent id. None is this agent's.
+      const run = (name: string, labels: string[]) =>
+        sh(
+          "docker",
+          "run",
+          "-d",
+          "--name",
+          name,
+          "--label",
+          "io.edge-orchestrator.test=1",
+          ...labels.flatMap((x) => ["--label", x]),
+          STANDIN,
+        ); // deno-fmt-ignore
+      await run(others[0]!, ["io.edge-orchestrator.managed=1", "io.edge-orchestrator.role=netmon"]);
+      await run(others[1]!, ["io.edge-orchestrator.managed=1", "io.edge-orchestrator.role=agent"]);
+      await run(others[2]!, [
+        "io.edge-orchestrator.managed=1",
+        "io.edge-orchestrator.role=runtime",
+        "io.edge-orchestrator.agent=someone-else",
+      ]);
+      const before = await Promise.all(others.map(started));
+      for (const name of others) {
+        const ack = await send(l, "delete_device", { device_id: name });
+        assert.equal(ack.status, "deleting"); // the original's ack: an unknown id is not refused
+        for (const topic of ["stop_device", "restart_device", "start_device"]) {
+          const r = await send(l, topic, { device_id: name });
+          assert.equal(r.status, "error", `${topic} ${name}: ${JSON.stringify(r)}`);
+          assert.match(String(r.error), /Device not found/);
+        }
+      }
+      await sleep(3_000); // a few passes
+      for (const [i, name] of others.entries()) {
+        assert.equal((await status(l, name)).status, "not_found");
+        assert.deepEqual(await started(name), before[i], `${name} untouched`);
+      }
+    } finally {
+      for (const name of others) await sh("docker", "rm", "-f", name).catch(() => {});
+      await teardown(l);
+    }
+  },
+});

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { ORIGINAL_VIRTUAL_PREFIXES } from "../network/virtual_names.ts";
 import { type GetConsumptionOrchestrator, parsePeriod } from "../../contracts/mod.ts";
 import { DEFAULT_MAX_POINTS } from "../metrics/downsample.ts";
 import { type ConsumptionStore, HOST_KEY } from "../metrics/consumption.ts";
@@ -145,21 +146,7 @@ export async function readHostFacts(diskTotalBytes: () => number): Promise<HostF
  * Interface name prefixes the original leaves out of `ip_addresses` (reference §4.6): loopback,
  * container bridges and veths, VPN and overlay links.
  */
-export const SKIPPED_PREFIXES: readonly string[] = [
-  "lo",
-  "docker",
-  "br-",
-  "veth",
-  "virbr",
-  "tailscale",
-  "zt",
-  "cni",
-  "flannel",
-  "kube-ipvs",
-  "wg",
-  "cilium",
-  "macvtap",
-];
+export const SKIPPED_PREFIXES: readonly string[] = ORIGINAL_VIRTUAL_PREFIXES;
 
 /**
  * IPv4 addresses of physical interfaces, from `Deno.networkInterfaces()` output, without the

@@ -10,6 +10,7 @@ import { ackMessages } from "../../contracts/mod.ts";
 import type { Handler } from "./types.ts";
 import { hostInterfaces, type SystemAddress } from "../runtimes/host_interfaces.ts";
 import type { InterfaceView } from "../runtimes/interface_view.ts";
+import { ORIGINAL_VIRTUAL_PREFIXES } from "../network/virtual_names.ts";
 
 /** Dependencies. */
 export interface GetHostInterfacesDeps {
@@ -23,23 +24,7 @@ export interface GetHostInterfacesDeps {
  * Name prefixes the original treats as virtual (reference §4.8): left out unless
  * `include_virtual`.
  */
-export const VIRTUAL_PREFIXES: readonly string[] = [
-  "lo",
-  "docker",
-  "br-",
-  "veth",
-  "virbr",
-  "tailscale",
-  "zt",
-  "cni",
-  "flannel",
-  "kube-ipvs",
-  "wg",
-  "cilium",
-  "macvtap",
-  "sit",
-  "can",
-];
+export const VIRTUAL_PREFIXES: readonly string[] = [...ORIGINAL_VIRTUAL_PREFIXES, "sit", "can"];
 
 /** Whether the original counts an interface name as virtual. Pure. */
 export function isVirtual(name: string): boolean {

@@ -162,9 +162,13 @@ export function socketIoSession(opts: SocketIoOptions): Session {
   const retry = (why: string) => {
     if (closed) return;
     const delay = backoff.disconnected();
-    log.warn(`Cloud link down: ${why}; retrying in ${(delay / 1000).toFixed(1)} s`, {
-      attempt: backoff.state.attempt,
-    });
+    // "Failed to reconnect" is the line the original agent's troubleshooting guide greps for.
+    log.warn(
+      `Cloud link down: ${why}; Failed to reconnect, retrying in ${(delay / 1000).toFixed(1)} s`,
+      {
+        attempt: backoff.state.attempt,
+      },
+    );
     clearTimeout(timer);
     timer = setTimeout(() => void connect(), delay);
   };
