@@ -49,6 +49,7 @@ const BENCHES: Bench[] = [
   { name: "agent", file: "scripts/bench_agent.ts", flags: ALL },
   { name: "docker", file: "scripts/bench_docker.ts", flags: ALL, root: true },
   { name: "rewire", file: "scripts/bench_rewire.ts", flags: ALL, root: true },
+  { name: "dhcp", file: "scripts/bench_dhcp.ts", flags: ALL, root: true },
   { name: "fleet", file: "scripts/fleet_sim.ts", flags: ALL },
   // Last: it restarts dockerd, which nothing else should see.
   {
