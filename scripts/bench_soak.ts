@@ -23,6 +23,8 @@
  * removed at the end, also on Ctrl-C.
  *
  * Usage: deno run -A scripts/bench_soak.ts [--minutes 3] [--seed N] [--runtimes 20]
+ *   [--actors commands,outages,moves,dockerd]   (a subset: which part a growth comes from)
+ *   [--agent-v8-flags --max-old-space-size=80]  (added to the agent's V8 flags, for diagnosis)
  *
  * @module
  */
@@ -216,11 +218,18 @@ export class AgentProcess {
   }
 }
 
+/** The load's parts; `--actors` runs a subset to find which one a growth comes from. */
+export const ACTORS = ["commands", "outages", "moves", "dockerd"] as const;
+/** One of {@linkcode ACTORS}. */
+export type Actor = typeof ACTORS[number];
+
 /** Runs the soak; returns the figures (the `soak.*` rows). */
 export async function benchSoak(
   minutes: number,
   seed: number,
   runtimeCount = 20,
+  actors: ReadonlySet<Actor> = new Set(ACTORS),
+  extraV8Flags = "",
 ): Promise<Record<string, unknown>> {
   if (runtimeCount < 6) throw new RangeError("--runtimes: at least 6 (4 lifecycle, 1 churn, 1+)");
   const counts = scaleCounts(minutes);
@@ -275,8 +284,12 @@ export async function benchSoak(
     await Deno.mkdir(`${dir}/state`, { recursive: true });
     await Deno.mkdir(`${dir}/netmon`, { recursive: true });
     netmon = new HostNetmon(`${dir}/netmon/netmon.sock`, DEBOUNCE_MS);
-    const flags = JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
-      .flags as string[];
+    // Diagnosis only (`--agent-v8-flags`): e.g. a small old-space limit tells a leak (the agent
+    // dies out of memory) from a heap V8 lets grow before collecting (RSS stays under it).
+    const flags = (JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
+      .flags as string[]).map((f) =>
+        extraV8Flags && f.startsWith("--v8-flags=") ? `${f},${extraV8Flags}` : f
+      );
     agent = new AgentProcess([
       "run",
       ...flags,
@@ -489,9 +502,13 @@ export async function benchSoak(
       }
     };
 
-    const workers = Array.from({ length: WORKERS }, () => worker());
     const sampling = sampler();
-    await Promise.all([...workers, outages(), moves(), restarts()]);
+    await Promise.all([
+      ...(actors.has("commands") ? Array.from({ length: WORKERS }, () => worker()) : []),
+      ...(actors.has("outages") ? [outages()] : []),
+      ...(actors.has("moves") ? [moves()] : []),
+      ...(actors.has("dockerd") ? [restarts()] : []),
+    ]);
     // The sampler keeps going until the load's end (commands may finish early).
     await sleepUntil(Math.max(since(), loadMs));
     loadDone = true;
@@ -521,6 +538,8 @@ export async function benchSoak(
     const p = (v: number[], q: number) => Math.round(quantile(v, q));
     return {
       minutes,
+      actors: [...actors].join(","),
+      ...(extraV8Flags ? { agent_v8_flags: extraV8Flags } : {}),
       warmup_minutes: warmMin,
       seed,
       runtimes: runtimeCount,
@@ -610,10 +629,24 @@ if (import.meta.main) {
       minutes: { type: "string", default: "3" },
       seed: { type: "string" },
       runtimes: { type: "string", default: "20" },
+      actors: { type: "string", default: ACTORS.join(",") },
+      "agent-v8-flags": { type: "string", default: "" },
     },
   });
   const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
-  const out = await benchSoak(Number(values.minutes), seed, Number(values.runtimes));
+  const actors = values.actors.split(",").filter((x) => x !== "");
+  const unknown = actors.filter((x) => !(ACTORS as readonly string[]).includes(x));
+  if (unknown.length) {
+    console.error(`--actors: unknown ${unknown.join(",")}; known: ${ACTORS.join(",")}`);
+    Deno.exit(2);
+  }
+  const out = await benchSoak(
+    Number(values.minutes),
+    seed,
+    Number(values.runtimes),
+    new Set(actors as Actor[]),
+    values["agent-v8-flags"],
+  );
   log(
     `RSS peak ${out.rss_peak_mib} MiB, after warm-up ${out.rss_after_warmup_mib} → end ` +
       `${out.rss_end_mib} MiB, slope ${out.rss_slope_mib_per_h} MiB/h, fitted growth ` +
