@@ -144,7 +144,9 @@ class BenchLan {
     }).spawn();
     const collect = async (s: ReadableStream<Uint8Array>) => {
       for await (const t of s.pipeThrough(new TextDecoderStream())) {
-        this.#log = (this.#log + t).slice(-20_000);
+        const at = new Date().toISOString();
+        const lines = t.split("\n").filter(Boolean).map((l) => `${at} ${l}\n`).join("");
+        this.#log = (this.#log + lines).slice(-200_000);
       }
     };
     void collect(this.#server.stdout);
@@ -278,6 +280,18 @@ export function clientStartedAt(output: string, runtime: string): number | null 
     if (m && m[2] === runtime) return Date.parse(m[1]!);
   }
   return null;
+}
+
+/** Epoch ms of each runtime's first "dhcp: client started" line at or after `since`. */
+export function clientStartsSince(output: string, since: number, runtimes: string[]): number[] {
+  const first = new Map<string, number>();
+  for (const line of output.split("\n")) {
+    const m = /^(\S+) INFO dhcp: client started .*\bruntime=(\S+)/.exec(line);
+    if (!m || !runtimes.includes(m[2]!) || first.has(m[2]!)) continue;
+    const at = Date.parse(m[1]!);
+    if (at >= since) first.set(m[2]!, at);
+  }
+  return [...first.values()];
 }
 
 /** Part 1: create one runtime at a time, time each to `bound`. */
@@ -414,6 +428,13 @@ async function agentRestarts(
   };
 }
 
+/** Containers attached to a Docker network (0 when it does not exist). */
+async function attachedCount(network: string): Promise<number> {
+  const out = await sh("docker", "network", "inspect", "-f", "{{len .Containers}}", network)
+    .catch(() => "0");
+  return Number(out.trim()) || 0;
+}
+
 /** Part 3: subnet moves of a parent with a host address, DHCP vNICs re-leased in the new range. */
 async function rewire(
   stack: Stack,
@@ -436,6 +457,8 @@ async function rewire(
   for (const n of names) await until(stack, n, boundInRange(lan.lan), "bound before the move");
   const all: number[] = [];
   const each: number[] = [];
+  const attached: number[] = [];
+  const clients: number[] = [];
   for (let m = 0; m < MOVES; m++) {
     const from = lan.lan;
     const to = ranges[(m + 1) % ranges.length]!;
@@ -447,7 +470,11 @@ async function rewire(
     await sh("ip", "addr", "add", to.cidr(250), "dev", parent);
     const pending = new Set(names);
     const end = Date.now() + WAIT_MS;
+    let attachedAt = 0;
     while (pending.size > 0 && Date.now() < end) {
+      if (!attachedAt && (await attachedCount(to.macvlan(parent))) >= names.length) {
+        attachedAt = Date.now() - t0 - DEBOUNCE_MS;
+      }
       for (const n of [...pending]) {
         if (boundInRange(to)(await status(stack, n))) {
           pending.delete(n);
@@ -464,12 +491,24 @@ async function rewire(
       );
     }
     all.push(Date.now() - t0 - DEBOUNCE_MS);
-    log(`move ${m + 1} ${from.subnet} -> ${to.subnet}: all bound ${all.at(-1)} ms minus debounce`);
+    attached.push(attachedAt || all.at(-1)!);
+    // The agent's part ends when the last client is started on the new interface; the rest is
+    // the DHCP exchange (the server answers one DISCOVER at a time, after its ARP check).
+    const starts = clientStartsSince(stack.agent.output(), t0, names);
+    clients.push(starts.length === names.length ? Math.max(...starts) - t0 - DEBOUNCE_MS : NaN);
+    log(
+      `move ${m + 1} ${from.subnet} -> ${to.subnet}: all attached ${attached.at(-1)} ms, ` +
+        `all clients started ${clients.at(-1)} ms, all bound ${all.at(-1)} ms (minus debounce)`,
+    );
   }
   return {
     [`rewire_${names.length}_all_bound_ms_minus_debounce`]: Math.round(percentile(all, 50)),
     [`rewire_${names.length}_all_bound_max_ms_minus_debounce`]: Math.max(...all),
     [`rewire_${names.length}_bound_p50_ms_minus_debounce`]: Math.round(percentile(each, 50)),
+    [`rewire_${names.length}_attached_ms_minus_debounce`]: Math.round(percentile(attached, 50)),
+    [`rewire_${names.length}_clients_started_ms_minus_debounce`]: Math.round(
+      percentile(clients, 50),
+    ),
     rewire_moves: MOVES,
   };
 }
@@ -550,6 +589,13 @@ if (import.meta.main) {
       console.error(`[bench_dhcp] agent log kept in ${path}`);
     }
   } finally {
+    // BENCH_DHCP_LOG=<file>: the last agent's output, to see where the time goes.
+    const keep = Deno.env.get("BENCH_DHCP_LOG");
+    if (keep && stack) await Deno.writeTextFile(keep, stack.agent.output()).catch(() => {});
+    if (keep) {
+      const servers = lans.map((l) => `== udhcpd ${l.ns}\n${l.serverLog()}`).join("");
+      await Deno.writeTextFile(`${keep}.udhcpd`, servers).catch(() => {});
+    }
     await stack?.stop().catch(() => {});
     await removeByPrefix([prefix, `macvlan_${bare}_`, `macvlan_${addressed}_`]);
     await reapClients(dir);
