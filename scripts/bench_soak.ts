@@ -525,6 +525,11 @@ export async function benchSoak(
         samples.map((x) => (x.rssKb / 1024).toFixed(1)).join(" "),
     );
     log(`fds every ${SAMPLE_MS / 1000} s: ${samples.map((x) => x.fds).join(" ")}`);
+    log(
+      `commands by kind: ${
+        [...tally.kinds].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`).join(", ")
+      }`,
+    );
     const topErrors = [...a.errorKinds].sort((x, y) => y[1] - x[1]).slice(0, 8);
     if (topErrors.length) {
       log(`agent error lines by kind:\n  ${topErrors.map(([k, n]) => `${n} x ${k}`).join("\n  ")}`);
@@ -631,8 +636,18 @@ if (import.meta.main) {
       runtimes: { type: "string", default: "20" },
       actors: { type: "string", default: ACTORS.join(",") },
       "agent-v8-flags": { type: "string", default: "" },
+      help: { type: "boolean", default: false },
     },
   });
+  if (values.help) {
+    console.log(
+      "Usage: deno run -A scripts/bench_soak.ts [--minutes 3] [--seed N] [--runtimes 20]\n" +
+        `  [--actors ${ACTORS.join(",")}] [--agent-v8-flags FLAGS]\n` +
+        "A compressed day on one agent (issue 14); --minutes 24 is the full day (< 30 min).\n" +
+        "Needs root and a Docker engine; restarts dockerd. Prints one JSON line on stdout.",
+    );
+    Deno.exit(0);
+  }
   const seed = values.seed ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31);
   const actors = values.actors.split(",").filter((x) => x !== "");
   const unknown = actors.filter((x) => !(ACTORS as readonly string[]).includes(x));
