@@ -353,7 +353,16 @@ async function run(cfg: Config): Promise<number> {
     abort.signal,
   );
   const timer = setInterval(() => void rec.trigger("timer"), RECONCILE_PERIOD_MS);
-  const sampling = new ConsumptionSampler(docker, consumption, log, labels).run(abort.signal);
+  // No runtime of ours: nothing to sample, so the 5 s tick asks Docker nothing (idle, it made
+  // 12 engine calls a minute for an empty list); one created or adopted is sampled from the
+  // next tick on.
+  const hasRuntimes = () =>
+    engine.desired.list().length > 0 || engine.desired.legacyCandidates().length > 0;
+  const sampled: DockerPort = {
+    ...docker,
+    listContainers: (l, o) => hasRuntimes() ? docker.listContainers(l, o) : Promise.resolve([]),
+  };
+  const sampling = new ConsumptionSampler(sampled, consumption, log, labels).run(abort.signal);
   void engine.start();
 
   const series = (key: string, cpuPeriod: string, memoryPeriod: string) => {

@@ -1,8 +1,11 @@
 /**
- * Agent benchmark (for `deno task bench`): start-to-connected time, then idle RSS and CPU % over
- * 60 s connected to the dev control plane with no runtimes. Prints JSON. Measured from
- * `/proc/<pid>/stat` and `/proc/<pid>/status` of the agent process (this script runs with broad
- * permissions; the agent keeps its own).
+ * Agent benchmark (for `deno task bench`): start-to-connected time, then idle RSS and CPU % of
+ * the agent connected to the dev control plane with no runtimes, over two windows of 60 s: the
+ * first from 5 s after connecting (it holds V8's one-off start-up collection, ~30-40 s after
+ * start: its memory reducer compacting the heap once the start-up garbage stops growing), the
+ * second right after it (the steady state: heartbeats, samplers, reconcile timer). Prints JSON.
+ * Measured from `/proc/<pid>/stat`, `/proc/<pid>/status` and `/proc/<pid>/smaps_rollup` of the
+ * agent process (this script runs with broad permissions; the agent keeps its own).
  *
  * Usage: deno run -A scripts/bench_agent.ts [--seconds 60]
  *
@@ -15,17 +18,35 @@ const ROOT = new URL("..", import.meta.url).pathname;
 /** Linux USER_HZ: clock ticks per second of /proc/<pid>/stat times (100 on every mainstream arch). */
 const HZ = 100;
 
+/** Through `cat`: Deno grants reads of another process's /proc entries only with -A. */
+function readProc(path: string): string {
+  return new TextDecoder().decode(new Deno.Command("cat", { args: [path] }).outputSync().stdout);
+}
+
 function procTimes(pid: number): { ticks: number; rssKb: number } {
-  // Through `cat`: Deno grants reads of another process's /proc entries only with -A.
-  const read = (path: string) =>
-    new TextDecoder().decode(new Deno.Command("cat", { args: [path] }).outputSync().stdout);
-  const stat = read(`/proc/${pid}/stat`);
+  const stat = readProc(`/proc/${pid}/stat`);
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[11], fields[12]: utime, stime (fields 14 and 15 of proc(5), counted after the name)
   const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = read(`/proc/${pid}/status`);
+  const status = readProc(`/proc/${pid}/status`);
   const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
   return { ticks, rssKb };
+}
+
+/**
+ * Where the RSS is, MiB: anonymous (V8 heap, malloc, stacks) and file-backed (the pages of the
+ * deno executable the process touched: the larger part, and shared with every other Deno
+ * process, which PSS divides among them).
+ */
+export function memoryBreakdown(pid: number): { anon: number; file: number; pss: number } {
+  const status = readProc(`/proc/${pid}/status`);
+  const kb = (re: RegExp, text: string) => Number(re.exec(text)?.[1] ?? 0);
+  const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
+  return {
+    anon: mib(kb(/^RssAnon:\s+(\d+)/m, status)),
+    file: mib(kb(/^RssFile:\s+(\d+)/m, status)),
+    pss: mib(kb(/^Pss:\s+(\d+)/m, readProc(`/proc/${pid}/smaps_rollup`))),
+  };
 }
 
 /** How a failed-connection run reaches no cloud. */
@@ -217,7 +238,9 @@ export async function benchAgent(
     const connectMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 5_000)); // let start-up work (imports, first samples) settle
     const beatsBefore = cloud.heartbeats("bench").length;
+    const first = await idle(seconds);
     const zero = await idle(seconds);
+    const mem = memoryBreakdown(child.pid);
     // Heartbeat jitter: gaps between arrivals at the control plane, against the 5 s interval.
     const beats = cloud.heartbeats("bench").slice(beatsBefore).map((h) => h.receivedAt);
     const gaps = beats.slice(1).map((t, i) => t - beats[i]!);
@@ -226,8 +249,12 @@ export async function benchAgent(
       start_to_connected_ms: Math.round(connectMs),
       idle_seconds: Math.round(zero.wall),
       idle_cpu_percent: zero.cpu,
+      idle_cpu_percent_first_window: first.cpu,
       idle_rss_mib: zero.rss,
-      peak_rss_mib: zero.peak,
+      idle_rss_anon_mib: mem.anon,
+      idle_rss_file_mib: mem.file,
+      idle_pss_mib: mem.pss,
+      peak_rss_mib: Math.max(first.peak, zero.peak),
       heartbeats: beats.length,
       heartbeat_jitter_p50_ms: jitter[Math.floor(jitter.length / 2)] ?? -1,
       heartbeat_jitter_max_ms: jitter.at(-1) ?? -1,
