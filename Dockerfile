@@ -39,4 +39,4 @@ VOLUME ["/var/orchestrator"]
 # The agent touches <state-dir>/health on every heartbeat tick; stale for 60 s = unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD test -n "$(find /var/orchestrator/health -mmin -1 2>/dev/null)" || exit 1
-ENTRYPOINT ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=hostname,osRelease,loadavg,networkInterfaces,systemMemoryInfo,uid,gid,cpus,homedir", "--allow-run=nsenter,df", "--no-code-cache", "--v8-flags=--max-semi-space-size=1", "/app/agent/main.ts"]
+ENTRYPOINT ["deno", "run", "--cached-only", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=hostname,osRelease,loadavg,networkInterfaces,systemMemoryInfo,uid,gid,cpus,homedir", "--allow-run=nsenter,df", "--no-code-cache", "--v8-flags=--max-semi-space-size=1,--lite-mode,--gc-memory-reducer-start-delay-ms=2000", "/app/agent/main.ts"]
