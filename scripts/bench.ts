@@ -3,7 +3,7 @@
  * colour another's), prints one table and writes the figures to `bench-results/` as JSON so a
  * later run can be compared. Each benchmark measures its own baseline in the same run and prints
  * one JSON object on its last stdout line. `--only name,name` runs a subset.
- * `--soak-minutes N` sets the load phase of the soak (3 by default, about 5 minutes in all; 24 is
+ * `--soak-minutes N` sets the load phase of the soak (3 by default, under 4 minutes in all; 24 is
  * issue 14's full compressed day, under 30 minutes; 0 skips it).
  *
  * How to read the table: README.md, section "Benchmarks".
