@@ -96,9 +96,8 @@ async function runSize(stack: Stack, size: number): Promise<Record<string, numbe
     macs.set(n, Object.values(info.links).find((m) => m !== info.internalMac)!);
   }
   // Ours: the agent follows netmon's change event. Healed = every runtime attached to the new
-  // network and the agent done with the step (MACs put back inside: its "Parent re-wired" line).
-  const rewired = () =>
-    stack.agent.output().split("\n").filter((l) => l.includes("Parent re-wired"));
+  // network and the agent done with the step (MACs put back inside: its "parent re-wired" line).
+  const rewired = () => stack.agent.output().split("\n").filter((l) => /parent re-wired/i.test(l));
   const before = rewired().length;
   let t0 = performance.now();
   await move(A, B);

@@ -146,6 +146,15 @@ export function plan(desired: DesiredRuntime[], observed: Observed, ctx: PlanCon
     }
     steps.push(...existing(rt, c, observed, lans, ctx, rewires, attaches));
   }
+  // A runtime that is moved or attached in this pass gets its DHCP clients made sure of in the
+  // next one: its interface (found by MAC) exists only once the move put the MAC back.
+  const moving = new Set(
+    [...rewires.values(), ...attaches.values()].flatMap((b) => b.members.map((m) => m.runtime)),
+  );
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const st = steps[i]!;
+    if (st.kind === "dhcp_ensure" && moving.has(st.runtime)) steps.splice(i, 1);
+  }
   // Rewires run before attaches so a freed parent can take a new network.
   steps.push(...rewires.values(), ...attaches.values());
   steps.push(...garbage(desired, observed, ctx, own));

@@ -129,8 +129,9 @@ async function listDir(path: string): Promise<Deno.DirEntry[]> {
   try {
     for await (const e of Deno.readDir(path)) out.push(e);
   } catch (err) {
-    // No such directory: no device of that kind (no USB serial plugged in, or no udev).
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    // No such directory: no device of that kind (no USB serial plugged in, or no udev). Deno
+    // grants a listing of /dev only with --allow-all (it is not given): nothing from there.
+    if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable)) throw err;
   }
   return out;
 }
@@ -140,7 +141,14 @@ async function listDir(path: string): Promise<Deno.DirEntry[]> {
  * `roots.sys`). An empty list when there are none.
  */
 export async function readSerialDevices(roots: SerialRoots = HOST_ROOTS): Promise<SerialDevice[]> {
-  const nodes = (await listDir(roots.dev)).map((e) => e.name).filter((n) => SERIAL_NODE.test(n));
+  // The nodes come from sysfs (every tty the kernel has is in /sys/class/tty) as well as from
+  // the /dev listing, which Deno grants only with --allow-all.
+  const nodes = [
+    ...new Set([
+      ...(await listDir(roots.dev)).map((e) => e.name),
+      ...(await listDir(`${roots.sys}/class/tty`)).map((e) => e.name),
+    ]),
+  ].filter((n) => SERIAL_NODE.test(n)).sort();
   const byId = new Map<string, string>();
   for (const e of await listDir(`${roots.dev}/serial/by-id`)) {
     try {

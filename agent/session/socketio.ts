@@ -217,7 +217,12 @@ export function socketIoSession(opts: SocketIoOptions): Session {
   };
 
   // Listeners are registered once for the life of the session: none piles up across attempts.
+  // Each accepted connection gets a number: an ack whose command came on an earlier connection is
+  // dropped, never sent into the new one (socket.io-client acks on whatever connection is
+  // current, and a restarted cloud reuses ack ids from 0: the ack would answer another command).
+  let connection = 0;
   socket.on("connect", () => {
+    connection++;
     backoff.connected();
     log.info(`Connected to ${opts.url} as ${identity.agentId}`);
     setState(true);
@@ -231,7 +236,14 @@ export function socketIoSession(opts: SocketIoOptions): Session {
   });
   socket.onAny((topic: string, ...args: unknown[]) => {
     const last = args[args.length - 1];
-    const ack = typeof last === "function" ? (last as (b: unknown) => void) : undefined;
+    const raw = typeof last === "function" ? (last as (b: unknown) => void) : undefined;
+    const on = connection;
+    const ack = raw
+      ? (body: unknown) => {
+        if (on === connection && socket.connected) return raw(body);
+        log.warn(`Ack of ${JSON.stringify(topic).slice(0, 80)} dropped: its connection is gone`);
+      }
+      : undefined;
     const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
     messageHandler({ topic, payload, ...(ack ? { ack } : {}) });
   });
