@@ -7,14 +7,17 @@
  *
  * @module
  */
+import { freeLans } from "./free_range.ts";
 import { inside, removeByPrefix, type Stack, startStack } from "../tests/stack_helpers.ts";
 import { createMacvlanByHand, ensureStandin, sh } from "../tests/docker_helpers.ts";
 
 const PARENT = "eobench0";
 const DEBOUNCE_MS = 500;
 const SIZES = (Deno.env.get("REWIRE_SIZES") ?? "1,10,50").split(",").map(Number);
-const A = { addr: "198.51.100.250/24", net: "198.51.100.0/24" };
-const B = { addr: "203.0.113.250/24", net: "203.0.113.0/24" };
+// Host-side ranges that overlap no route or needed address of this machine (tests/README.md).
+const [LA, LB] = await freeLans(2);
+const A = { addr: LA!.cidr(250), net: LA!.subnet };
+const B = { addr: LB!.cidr(250), net: LB!.subnet };
 const netName = (cidr: string) => `macvlan_${PARENT}_${cidr.replace("/", "_")}`;
 
 async function attachedCount(network: string): Promise<number> {

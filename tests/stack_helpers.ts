@@ -79,8 +79,15 @@ export async function startStack(dir: string, debounceMs = 500): Promise<Stack> 
     async restartAgent(kill = false) {
       stack.agent.kill(kill ? "SIGKILL" : "SIGTERM");
       await stack.agent.status;
+      // The control plane may still hold the old agent's socket for a moment: wait for the new
+      // connection itself, or the next command could go to the dead socket.
+      const before = stack.cloud.connections(DEVICE);
       stack.agent = launch();
-      await cloud.waitForAgent(DEVICE, 60_000);
+      const until = Date.now() + 60_000;
+      while (stack.cloud.connections(DEVICE) <= before || !stack.cloud.agents().includes(DEVICE)) {
+        if (Date.now() > until) throw new Error("the restarted agent did not connect in 60 s");
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     async stop() {
       stack.agent.kill("SIGTERM");

@@ -561,7 +561,12 @@ export class DhcpSupervisor {
         if (dead && !v.released && now >= v.retryAt && !this.#closed) {
           void this.#locked(runtime, async () => {
             if (this.#runtimes.get(runtime) !== rt) return;
-            const links = await this.#inspect(rt.pid, []).catch((e) => e as Error);
+            // Decided outside the lock: an ensure may have started a client meanwhile (its
+            // client was null only while the old one was being ended). Check again here.
+            if (v.released || (v.client !== null && !v.clientEnded && v.spawned !== null)) return;
+            const links = await this.#inspect(rt.pid, v.client ? [v.client.pid] : []).catch((e) =>
+              e as Error
+            );
             const r = links instanceof Error
               ? this.#failed(v, links.message)
               : await this.#ensureVnic(runtime, rt, v, links);
