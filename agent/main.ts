@@ -351,6 +351,7 @@ async function run(cfg: Config): Promise<number> {
     },
     log,
     abort.signal,
+    labels,
   );
   const timer = setInterval(() => void rec.trigger("timer"), RECONCILE_PERIOD_MS);
   // No runtime of ours: nothing to sample, so the 5 s tick asks Docker nothing (idle, it made

@@ -7,16 +7,17 @@
 import type { DockerEvent, DockerPort } from "../docker/port.ts";
 import { isOurNetworkName } from "../docker/networks.ts";
 import type { Logger } from "../log.ts";
-import { LABELS } from "../runtimes/naming.ts";
+import { inScope, LABELS } from "../runtimes/naming.ts";
 
 /** Re-subscribe delays after the event stream broke (daemon restart): 1 s, doubling to 30 s;
  * the slow timer covers the gap meanwhile. */
 const EVENTS_RETRY_MIN_MS = 1_000;
 const EVENTS_RETRY_MAX_MS = 30_000;
 
-/** Whether an engine event concerns our runtimes (ours by label or by network name). */
-export function isRelevantEvent(e: DockerEvent): boolean {
-  if (e.type === "container") return e.labels[LABELS.managed] === "1";
+/** Whether an engine event concerns our runtimes: a container of this agent's scope (another
+ * agent's runtimes on the same engine must not wake this one), or one of our network names. */
+export function isRelevantEvent(e: DockerEvent, scope: Record<string, string> = {}): boolean {
+  if (e.type === "container") return e.labels[LABELS.managed] === "1" && inScope(e.labels, scope);
   return isOurNetworkName(e.name);
 }
 
@@ -28,6 +29,7 @@ export async function followDockerEvents(
   resumed: () => void,
   log: Logger,
   signal: AbortSignal,
+  scope: Record<string, string> = {},
 ): Promise<void> {
   if (!docker.events) return;
   let delay = EVENTS_RETRY_MIN_MS;
@@ -35,7 +37,7 @@ export async function followDockerEvents(
     const started = Date.now();
     try {
       await docker.events((e) => {
-        if (isRelevantEvent(e)) onEvent(`docker ${e.type} ${e.action} ${e.name}`);
+        if (isRelevantEvent(e, scope)) onEvent(`docker ${e.type} ${e.action} ${e.name}`);
       }, signal);
     } catch (err) {
       log.warn(`Docker event stream lost: ${(err as Error).message}`);
