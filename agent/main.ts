@@ -154,7 +154,13 @@ export function wireEngine(o: EngineOptions): Engine {
   });
   const executor = new Executor({
     dhcp,
-    probe: o.arpProbe ?? ((iface, ip) => arpProbe(nsenterRunner, { pid: 1, iface, ip })),
+    // From the host's namespace: pid 1's (the agent in a container runs with pid=host), or the
+    // agent's own when it runs on the host and may not enter pid 1's (a sandboxed init).
+    probe: o.arpProbe ??
+      ((iface, ip) =>
+        arpProbe(nsenterRunner, { pid: 1, iface, ip }).catch(() =>
+          arpProbe(nsenterRunner, { pid: Deno.pid, iface, ip })
+        )),
     docker: o.docker,
     ns: o.ns ?? nsenterPort,
     desired,
@@ -217,7 +223,8 @@ export function wireEngine(o: EngineOptions): Engine {
     log,
     random: o.random ?? cryptoRandom,
     allowedParents: o.allowedParents ?? null,
-    neighbours: () => arpNeighbours(nsenterRunner, 1),
+    neighbours: () =>
+      arpNeighbours(nsenterRunner, 1).catch(() => arpNeighbours(nsenterRunner, Deno.pid)),
   });
   const runtimes = new RuntimeView({
     desired,

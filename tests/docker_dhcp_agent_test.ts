@@ -162,6 +162,52 @@ Deno.test({
         }, 30_000);
       });
 
+      await t.step(
+        "readiness: health_status goes healthy once the runtime API answers",
+        async () => {
+          await eventually(async () => {
+            const st = await s.send("get_device_status", { device_id: "eoda-res" });
+            assert.equal(st.health_status, "healthy", JSON.stringify(st));
+          }, 60_000);
+        },
+      );
+
+      await t.step("a static address another LAN host uses is refused with its MAC", async () => {
+        // Another host on the plant LAN: an address on the LAN bridge, answering ARP.
+        const taken = `${lan.net}.9`;
+        await sh("ip", "-n", lan.ns, "addr", "add", `${taken}/24`, "dev", "br0");
+        await s.send("create_new_runtime", {
+          container_name: "eoda-clash",
+          vnic_configs: [{
+            name: "eth0",
+            parent_interface: parent,
+            network_mode: "static",
+            ip: taken,
+            subnet: "255.255.255.0",
+            parent_subnet: `${lan.net}.0/24`,
+          }],
+        });
+        const st = await eventually(async () => {
+          const x = await s.send("get_device_status", { device_id: "eoda-clash" });
+          assert.equal(x.status, "error", JSON.stringify(x));
+          return x;
+        }, 30_000);
+        assert.match(
+          String(st.error),
+          new RegExp(`${taken.replaceAll(".", "\\.")} is already used`),
+        );
+        assert.match(
+          String(st.error),
+          new RegExp(lan.serverMac, "i"),
+          "names the other host's MAC",
+        );
+        assert.equal(
+          (await sh("docker", "ps", "-a", "-q", "-f", "name=^eoda-clash$")).trim(),
+          "",
+          "nothing created",
+        );
+      });
+
       await t.step("no server: waiting for offer, no address invented", async () => {
         await lan.stopServer();
         await s.send("create_new_runtime", { container_name: "eoda-none", vnic_configs: [vnic()] });

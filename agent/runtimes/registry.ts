@@ -89,10 +89,10 @@ export class Registry {
     return Object.keys(this.#data).sort();
   }
 
-  /** Sets an entry and persists. */
+  /** Sets an entry and persists. Durable before visible: readers (the planner) see the entry
+   * only once it is on disk, so nothing is done for a change a crash could still lose. */
   set(name: string, entry: RuntimeEntry): Promise<void> {
-    this.#data = { ...this.#data, [name]: entry };
-    return this.#persist();
+    return this.#commit({ ...this.#data, [name]: entry }, this.#selfDestruct);
   }
 
   /** Changes fields of an existing entry and persists (no-op for an unknown name). */
@@ -106,8 +106,7 @@ export class Registry {
   delete(name: string): Promise<void> {
     if (!(name in this.#data)) return Promise.resolve();
     const { [name]: _, ...rest } = this.#data;
-    this.#data = rest;
-    return this.#persist();
+    return this.#commit(rest, this.#selfDestruct);
   }
 
   /** Whether a self-destruct was ordered. */
@@ -117,17 +116,21 @@ export class Registry {
 
   /** Records the self-destruct order and persists. */
   orderSelfDestruct(): Promise<void> {
-    this.#selfDestruct = true;
-    return this.#persist();
+    return this.#commit(this.#data, true);
   }
 
-  #persist(): Promise<void> {
+  /** Writes the next state (after every earlier write), then makes it the one readers see. */
+  #commit(data: Record<string, RuntimeEntry>, selfDestruct: boolean): Promise<void> {
     const snapshot = {
       version: 1,
-      runtimes: this.#data,
-      ...(this.#selfDestruct ? { self_destruct: true } : {}),
+      runtimes: data,
+      ...(selfDestruct ? { self_destruct: true } : {}),
     };
-    this.#writes = this.#writes.catch(() => {}).then(() => atomicWriteJson(this.#path, snapshot));
+    this.#writes = this.#writes.catch(() => {}).then(async () => {
+      await atomicWriteJson(this.#path, snapshot);
+      this.#data = data;
+      this.#selfDestruct = selfDestruct;
+    });
     return this.#writes;
   }
 }

@@ -67,24 +67,25 @@ export class VnicStore {
     return this.#data;
   }
 
-  /** Sets a runtime's vNICs and persists. */
+  /** Sets a runtime's vNICs and persists (visible once on disk, like the registry). */
   set(runtime: string, vnics: StoredVnic[]): Promise<void> {
-    this.#data = { ...this.#data, [runtime]: vnics };
-    return this.#persist();
+    return this.#commit({ ...this.#data, [runtime]: vnics });
   }
 
   /** Forgets a runtime and persists. */
   delete(runtime: string): Promise<void> {
     if (!(runtime in this.#data)) return Promise.resolve();
     const { [runtime]: _, ...rest } = this.#data;
-    this.#data = rest;
-    return this.#persist();
+    return this.#commit(rest);
   }
 
-  /** Writes are serialised so a slow write never lands after a newer one. */
-  #persist(): Promise<void> {
-    const snapshot = this.#data;
-    this.#writes = this.#writes.catch(() => {}).then(() => atomicWriteJson(this.#path, snapshot));
+  /** Writes are serialised so a slow write never lands after a newer one; the new content is
+   * what readers see once it is on disk. */
+  #commit(data: RuntimeVnicsFile): Promise<void> {
+    this.#writes = this.#writes.catch(() => {}).then(async () => {
+      await atomicWriteJson(this.#path, data);
+      this.#data = data;
+    });
     return this.#writes;
   }
 }
