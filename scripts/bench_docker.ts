@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { freeLans } from "./free_range.ts";
 import { TOPICS } from "../contracts/mod.ts";
 import type { TestRuntimes } from "../tests/docker_helpers.ts";
 import {
@@ -25,6 +26,8 @@ import {
 const ROUNDS = 5;
 const PARALLEL = 10;
 const P = "eo5bench";
+// Host-side range that overlaps no route or needed address of this machine (tests/README.md).
+const [LAN] = await freeLans(1);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const msg = (name: string) =>
@@ -43,7 +46,7 @@ async function cliCreate(name: string, macvlan: boolean): Promise<void> {
   const label = ["--label", "io.edge-orchestrator.test=1"];
   await sh("docker", "network", "create", "--internal", ...label, `${name}_internal`);
   if (macvlan) {
-    await createMacvlanByHand(`cli_${P}`, P, "192.0.2.0/24");
+    await createMacvlanByHand(`cli_${P}`, P, LAN!.subnet);
   }
   await sh(
     "docker",
@@ -89,7 +92,7 @@ async function main() {
   const docker = realPort();
   await sweep(docker);
   const dir = await Deno.makeTempDir({ prefix: "eo-bench-" });
-  const parent = await makeParent(P, "192.0.2.250/24", "192.0.2.0/24");
+  const parent = await makeParent(P, LAN!.cidr(250), LAN!.subnet);
   try {
     const m = await makeManager(dir, [parent]);
     const res = {
