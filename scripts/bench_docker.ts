@@ -134,6 +134,9 @@ async function main() {
       parallel_delete_ms: Math.round(parallelDelete),
     };
     console.log(JSON.stringify(out));
+    // The engine's loop (and a DHCP supervisor, started by the DHCP vNICs) would keep the
+    // process alive: stop it, so `deno task bench` goes on to the next row.
+    await m.engine.stop();
   } finally {
     await sweep(docker);
     await parent.remove();
