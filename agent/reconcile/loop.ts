@@ -240,7 +240,6 @@ export class Reconciler {
     for (let round = 0; round < MAX_ROUNDS && !signal.aborted; round++) {
       let observed: Observed;
       try {
-        d.log.debug(`reconcile observing (round ${round + 1})`);
         observed = await d.observe({ signal });
       } catch (err) {
         // Docker not answering (boot order, daemon restart): keep everything as it is, try again.
@@ -255,9 +254,6 @@ export class Reconciler {
         trusted: this.trusted,
         engine: await d.engine({ signal }),
       };
-      d.log.debug(
-        `reconcile observed: ${desired.length} desired, ${observed.containers.length} containers`,
-      );
       const key = fingerprint(stateKey(desired, observed, ctx));
       if (key === this.#lastConverged) return;
       const steps = plan(desired, observed, ctx);

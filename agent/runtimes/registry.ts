@@ -95,13 +95,6 @@ export class Registry {
     return this.#commit({ ...this.#data, [name]: entry }, this.#selfDestruct);
   }
 
-  /** Changes fields of an existing entry and persists (no-op for an unknown name). */
-  update(name: string, patch: Partial<RuntimeEntry>): Promise<void> {
-    const cur = this.#data[name];
-    if (!cur) return Promise.resolve();
-    return this.set(name, { ...cur, ...patch });
-  }
-
   /** Forgets an entry and persists. */
   delete(name: string): Promise<void> {
     if (!(name in this.#data)) return Promise.resolve();
