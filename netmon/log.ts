@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isoNow } from "./iso_time.ts";
 
 /** Log levels, least severe first. */
 export const LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
@@ -18,15 +19,18 @@ export interface Logger {
   error(msg: string): void;
 }
 
-/** A logger that drops records below `level`; `write` gets whole lines. */
+/**
+ * A logger that drops records below `level`; `write` gets whole lines. `now` gives the time
+ * stamp (see iso_time.ts for why not `Date`).
+ */
 export function createLogger(
   level: Level,
   write: (line: string) => void = (l) => console.log(l),
-  now: () => Date = () => new Date(),
+  now: () => string = isoNow,
 ): Logger {
   const min = LEVELS.indexOf(level);
   const at = (l: Level) => (msg: string) => {
-    if (LEVELS.indexOf(l) >= min) write(`${now().toISOString()} ${l} netmon: ${msg}`);
+    if (LEVELS.indexOf(l) >= min) write(`${now()} ${l} netmon: ${msg}`);
   };
   return { debug: at("DEBUG"), info: at("INFO"), warning: at("WARNING"), error: at("ERROR") };
 }

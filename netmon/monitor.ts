@@ -11,6 +11,7 @@ import { type Clock, Debouncer, systemClock } from "./debounce.ts";
 import type { Logger } from "./log.ts";
 import type { EventBatch, NetlinkDump } from "./netlink_client.ts";
 import type { LinkMessage } from "./netlink_parser.ts";
+import { isoTime } from "./iso_time.ts";
 import { buildSnapshot, type WirelessProbe } from "./snapshot.ts";
 
 /** The netlink calls the monitor uses (NetlinkClient, or a fake). */
@@ -28,7 +29,8 @@ export interface MonitorDeps {
   log: Logger;
   publish: (event: NetmonEvent) => void;
   clock?: Clock;
-  now?: () => Date;
+  /** Milliseconds since the epoch, for time stamps (Date.now by default). */
+  now?: () => number;
 }
 
 /** Counters reported by `get_status`. */
@@ -50,7 +52,7 @@ export class Monitor {
   #published = new Map<string, NetmonInterface>();
   #queue: Promise<unknown> = Promise.resolve();
   #debouncer: Debouncer;
-  #now: () => Date;
+  #now: () => number;
   #stopped = false;
   #started = false;
   /** Links published as down by an event, by ifindex: their deletion is published as removed. */
@@ -68,7 +70,7 @@ export class Monitor {
   };
 
   constructor(readonly deps: MonitorDeps) {
-    this.#now = deps.now ?? (() => new Date());
+    this.#now = deps.now ?? Date.now;
     this.#debouncer = new Debouncer(
       deps.debounceMs,
       () => void this.resync("events settled"),
@@ -99,7 +101,7 @@ export class Monitor {
   /** Handles one batch of events (public for tests). */
   handle(batch: EventBatch): void {
     this.counters.netlink_messages += batch.messages.length;
-    const at = this.#now().toISOString();
+    const at = isoTime(this.#now());
     // Deleting a link first reports it down, then deleted: only the last state per link counts.
     const last = new Map<number, LinkMessage>();
     for (const m of batch.messages) if (m.kind === "link") last.set(m.index, m);
@@ -152,7 +154,7 @@ export class Monitor {
     this.counters.dump_failures_in_a_row = 0;
     this.counters.dump_retries += dump.retries;
     if (dump.interrupted) this.#debouncer.poke(); // still churning: look again once it settles
-    const at = this.#now().toISOString();
+    const at = isoTime(this.#now());
     this.#lastDumpAt = at;
     const next = buildSnapshot(dump, this.deps.wireless, at);
     let changes = diffSnapshots(this.#published, next, at);
@@ -183,7 +185,7 @@ export class Monitor {
    */
   resendAll(): number {
     if (!this.#started || this.#stopped) return 0;
-    const timestamp = this.#now().toISOString();
+    const timestamp = isoTime(this.#now());
     const all = this.interfaces;
     for (const i of all) this.deps.publish({ type: "network_change", data: { ...i, timestamp } });
     this.counters.resent += all.length;
@@ -193,7 +195,7 @@ export class Monitor {
 
   /** A fresh `network_discovery`: the current picture, stamped now. */
   discovery(): NetworkDiscoveryEvent {
-    const timestamp = this.#now().toISOString();
+    const timestamp = isoTime(this.#now());
     return {
       type: "network_discovery",
       data: { interfaces: this.interfaces.map((i) => ({ ...i, timestamp })), timestamp },

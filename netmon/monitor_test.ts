@@ -38,7 +38,7 @@ async function setup() {
     log: createLogger("CRITICAL"),
     publish: (e) => events.push(NetmonEventSchema.parse(e)),
     clock,
-    now: () => new Date(Date.UTC(2026, 10, 25, 12, 0, clock.now() / 1000)),
+    now: () => Date.UTC(2026, 10, 25, 12, 0, clock.now() / 1000),
   });
   await monitor.start();
   return { clock, netlink, events, monitor };
