@@ -44,11 +44,11 @@ async function save(dir: string, name: string, note: string, lines: string[]) {
 }
 
 async function main(dir: string) {
-  const events = openNetlinkSocket(
+  const events = (await openNetlinkSocket(
     C.RTMGRP_LINK | C.RTMGRP_IPV4_IFADDR | C.RTMGRP_IPV4_ROUTE,
     RCVBUF,
-  ).socket;
-  const dumps = openNetlinkSocket(0, RCVBUF).socket;
+  )).socket;
+  const dumps = (await openNetlinkSocket(0, RCVBUF)).socket;
   const kinds = [["link", "RTM_GETLINK"], ["addr", "RTM_GETADDR"], ["route", "RTM_GETROUTE"]];
   for (const [i, [kind, req]] of kinds.entries()) {
     dumps.send(dumpRequest(kind as "link" | "addr" | "route", 100 + i));

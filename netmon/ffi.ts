@@ -1,7 +1,7 @@
 /**
- * The thin FFI edge: the only file that calls `Deno.dlopen`. It opens libc lazily (on the first
- * socket) from an absolute path, and offers raw NETLINK_ROUTE sockets: send a request, read one
- * datagram without blocking, wait for readability without blocking the event loop, close.
+ * The thin FFI edge: the only file that calls `Deno.dlopen`. It loads libc lazily (on the first
+ * socket), and offers raw NETLINK_ROUTE sockets: send a request, read one datagram without
+ * blocking, wait for readability without blocking the event loop, close.
  *
  * Waiting follows environment.md "Deno FFI and netlink": only `poll(2)` runs as a
  * `nonblocking: true` call (on a worker thread), on the netlink fd plus an eventfd; every other
@@ -9,14 +9,26 @@
  * Closing writes the eventfd, which wakes the pending poll; the fds are closed only after it
  * returned, so no op is leaked and the process exits at once.
  *
+ * Only `dlsym` is declared to `Deno.dlopen`; the functions netmon calls are looked up with it and
+ * called through `Deno.UnsafeFnPointer`. Deno compiles a machine-code trampoline (Cranelift) for
+ * every synchronous symbol `dlopen` declares, at `dlopen` time; that trampoline only serves V8's
+ * optimized code, which netmon's few calls a second never reach, and bringing in the compiler
+ * cost 1.5-2 MiB of resident memory. `UnsafeFnPointer` calls go through libffi on the calling
+ * (main) thread, as the unoptimized path of a declared symbol does.
+ *
  * @module
  */
 import * as C from "./netlink_constants.ts";
 
+/** The only symbol declared to `Deno.dlopen` (see the module doc). */
+const LOADER = {
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer", nonblocking: true },
+} as const;
+
+/** What netmon calls in libc, looked up with `dlsym`. */
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
@@ -28,7 +40,7 @@ const SYMBOLS = {
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Libc = { [K in keyof typeof SYMBOLS]: Deno.UnsafeFnPointer<typeof SYMBOLS[K]> };
 
 const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
@@ -81,42 +93,67 @@ export class SyscallError extends Error {
   }
 }
 
-/** Candidate libc paths, this architecture's first; musl last (Alpine-based images). */
+/**
+ * Candidate paths of the library that holds `dlsym`, this architecture's first: libc (glibc 2.34
+ * and later, musl last for Alpine-based images), then glibc's libdl.so.2 (where older glibc keeps
+ * `dlsym`).
+ */
 export function libcCandidates(arch: string): string[] {
   const triplet = arch === "aarch64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+  const dirs = [
+    `/lib/${triplet}`,
+    `/usr/lib/${triplet}`,
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+  ];
   return [
-    `/lib/${triplet}/libc.so.6`,
-    `/usr/lib/${triplet}/libc.so.6`,
-    "/lib64/libc.so.6",
-    "/usr/lib64/libc.so.6",
-    "/lib/libc.so.6",
-    "/usr/lib/libc.so.6",
+    ...dirs.map((d) => `${d}/libc.so.6`),
     `/lib/ld-musl-${arch}.so.1`,
+    ...dirs.slice(0, 4).map((d) => `${d}/libdl.so.2`),
   ];
 }
 
-let loaded: Libc | null = null;
+let loading: Promise<Libc> | null = null;
 
-function libc(): Libc {
-  if (loaded) return loaded;
+function libc(): Promise<Libc> {
+  return loading ??= loadLibc();
+}
+
+async function loadLibc(): Promise<Libc> {
   const tried = libcCandidates(Deno.build.arch);
-  const path = tried.find((p) => {
+  let why = "none exists";
+  for (const path of tried) {
     try {
-      return Deno.statSync(p).isFile;
+      if (!Deno.statSync(path).isFile) continue;
     } catch {
-      return false;
+      continue;
     }
-  });
-  if (!path) throw new Error(`Cannot load libc: none of ${tried.join(", ")} exists`);
-  loaded = Deno.dlopen(path, SYMBOLS).symbols;
-  return loaded;
+    let dlsym: Deno.DynamicLibrary<typeof LOADER>["symbols"]["dlsym"];
+    try {
+      dlsym = Deno.dlopen(path, LOADER).symbols.dlsym;
+    } catch (e) {
+      why = `${path}: ${(e as Error).message}`; // glibc before 2.34: no dlsym in libc.so.6
+      continue;
+    }
+    const out: Partial<Record<keyof typeof SYMBOLS, unknown>> = {};
+    for (const name of Object.keys(SYMBOLS) as (keyof typeof SYMBOLS)[]) {
+      // A null handle is RTLD_DEFAULT (glibc and musl): the libc this process already runs on.
+      const ptr = await dlsym(null, new TextEncoder().encode(`${name}\0`));
+      if (ptr === null) throw new Error(`Cannot load libc: no symbol ${name} (${path})`);
+      out[name] = new Deno.UnsafeFnPointer(ptr as Deno.PointerObject<never>, SYMBOLS[name]);
+    }
+    return out as Libc;
+  }
+  throw new Error(`Cannot load libc (${tried.join(", ")}): ${why}`);
 }
 
 const errnoBuf = new Int32Array(1);
 
 /** errno of the last synchronous call on this (the main) thread. */
 function errno(lib: Libc): number {
-  lib.memcpy(errnoBuf, lib.__errno_location(), 4n);
+  lib.memcpy.call(errnoBuf, lib.__errno_location.call(), 4n);
   return errnoBuf[0] ?? 0;
 }
 
@@ -146,27 +183,30 @@ export interface OpenedSocket {
 }
 
 /** Opens a NETLINK_ROUTE socket bound to `groups` (0 for a socket used only for dumps). */
-export function openNetlinkSocket(groups: number, rcvbufBytes: number): OpenedSocket {
-  const lib = libc();
-  const fd = lib.socket(C.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+export async function openNetlinkSocket(
+  groups: number,
+  rcvbufBytes: number,
+): Promise<OpenedSocket> {
+  const lib = await libc();
+  const fd = lib.socket.call(C.AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
   if (fd < 0) throw new SyscallError("Cannot open netlink socket", errno(lib));
-  const efd = lib.eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  const efd = lib.eventfd.call(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) {
     const e = errno(lib);
-    lib.close(fd);
+    lib.close.call(fd);
     throw new SyscallError("Cannot create eventfd", e);
   }
   const fail = (what: string): never => {
     const e = errno(lib);
-    lib.close(fd);
-    lib.close(efd);
+    lib.close.call(fd);
+    lib.close.call(efd);
     throw new SyscallError(what, e);
   };
   const size = new Int32Array([rcvbufBytes]);
   let forced = true;
-  if (lib.setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4) !== 0) {
+  if (lib.setsockopt.call(fd, SOL_SOCKET, SO_RCVBUFFORCE, size, 4) !== 0) {
     forced = false; // EPERM without CAP_NET_ADMIN: fall back to the capped SO_RCVBUF
-    if (lib.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, size, 4) !== 0) {
+    if (lib.setsockopt.call(fd, SOL_SOCKET, SO_RCVBUF, size, 4) !== 0) {
       fail("Cannot set netlink receive buffer");
     }
   }
@@ -174,7 +214,7 @@ export function openNetlinkSocket(groups: number, rcvbufBytes: number): OpenedSo
   const dv = new DataView(addr.buffer);
   dv.setUint16(0, C.AF_NETLINK, true);
   dv.setUint32(8, groups, true);
-  if (lib.bind(fd, addr, SOCKADDR_NL_LEN) !== 0) fail("Cannot bind netlink socket");
+  if (lib.bind.call(fd, addr, SOCKADDR_NL_LEN) !== 0) fail("Cannot bind netlink socket");
   return { socket: new FfiSocket(lib, fd, efd), rcvbuf: { bytes: rcvbufBytes, forced } };
 }
 
@@ -187,13 +227,15 @@ class FfiSocket implements RawNetlinkSocket {
 
   send(bytes: Uint8Array): void {
     if (this.#closing) throw new Error("Cannot send on netlink socket: closed");
-    const n = Number(this.lib.send(this.fd, bytes, BigInt(bytes.length), 0));
+    const n = Number(this.lib.send.call(this.fd, bytes, BigInt(bytes.length), 0));
     if (n < 0) throw new SyscallError("Cannot send netlink request", errno(this.lib));
   }
 
   recv(buf: Uint8Array): RecvResult {
     if (this.#closing) return { kind: "again" };
-    const n = Number(this.lib.recv(this.fd, buf, BigInt(buf.length), MSG_DONTWAIT | MSG_TRUNC));
+    const n = Number(
+      this.lib.recv.call(this.fd, buf, BigInt(buf.length), MSG_DONTWAIT | MSG_TRUNC),
+    );
     if (n >= 0) return { kind: "data", length: Math.min(n, buf.length), truncated: n > buf.length };
     const e = errno(this.lib);
     if (e === C.EAGAIN || e === C.EINTR) return { kind: "again" };
@@ -209,7 +251,7 @@ class FfiSocket implements RawNetlinkSocket {
       dv.setInt16(4, POLLIN, true);
       dv.setInt32(POLLFD_LEN, this.efd, true);
       dv.setInt16(POLLFD_LEN + 4, POLLIN, true);
-      const call = this.lib.poll(fds, 2n, timeoutMs);
+      const call = this.lib.poll.call(fds, 2n, timeoutMs);
       this.#pending = call;
       const n = await call;
       this.#pending = null;
@@ -230,10 +272,10 @@ class FfiSocket implements RawNetlinkSocket {
       return;
     }
     this.#closing = true;
-    this.lib.write(this.efd, new BigUint64Array([1n]), 8n);
+    this.lib.write.call(this.efd, new BigUint64Array([1n]), 8n);
     if (this.#pending) await this.#pending;
-    this.lib.close(this.fd);
-    this.lib.close(this.efd);
+    this.lib.close.call(this.fd);
+    this.lib.close.call(this.efd);
     this.#closed = true;
   }
 }

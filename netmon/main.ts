@@ -48,11 +48,11 @@ async function main(): Promise<number> {
   const { config } = parsed;
   const log = createLogger(config.logLevel);
   const groups = C.RTMGRP_LINK | C.RTMGRP_IPV4_IFADDR | C.RTMGRP_IPV4_ROUTE;
-  const events = openNetlinkSocket(groups, EVENT_RCVBUF_BYTES);
+  const events = await openNetlinkSocket(groups, EVENT_RCVBUF_BYTES);
   if (!events.rcvbuf.forced) {
     log.warning("SO_RCVBUFFORCE refused (not root?): a burst may overflow; re-dumps recover");
   }
-  const dumps = openNetlinkSocket(0, DUMP_RCVBUF_BYTES);
+  const dumps = await openNetlinkSocket(0, DUMP_RCVBUF_BYTES);
   const netlink = new NetlinkClient(events.socket, dumps.socket);
 
   let server: SocketServer | null = null;
