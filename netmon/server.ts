@@ -15,6 +15,12 @@ import type { Logger } from "./log.ts";
 export const MAX_CLIENT_QUEUE_BYTES = 1024 * 1024;
 /** 64 KiB: a command is a few dozen bytes; anything this long is not a command. */
 export const MAX_LINE_BYTES = 64 * 1024;
+/**
+ * 4 KiB reads: commands are a few dozen bytes. Reading with `conn.read` rather than
+ * `conn.readable` keeps Deno's streams implementation, which it loads on first use, out of
+ * netmon's memory (see docs/decisions/0002-permissions.md).
+ */
+const READ_CHUNK_BYTES = 4096;
 /** Socket mode: owner and group (the agent's) read/write, nobody else (protocol.md §6). */
 export const SOCKET_MODE = 0o660;
 
@@ -112,10 +118,13 @@ export class SocketServer {
 
   async #read(client: Client): Promise<void> {
     const decoder = new TextDecoder();
+    const buf = new Uint8Array(READ_CHUNK_BYTES);
     let pending = "";
     try {
-      for await (const chunk of client.conn.readable) {
-        pending += decoder.decode(chunk, { stream: true });
+      for (;;) {
+        const n = await client.conn.read(buf);
+        if (n === null) break;
+        pending += decoder.decode(buf.subarray(0, n), { stream: true });
         let nl: number;
         while ((nl = pending.indexOf("\n")) !== -1) {
           const line = pending.slice(0, nl).trim();
