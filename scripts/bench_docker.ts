@@ -21,9 +21,9 @@ import {
   sweep,
 } from "../tests/docker_helpers.ts";
 
-// 5 rounds: enough to smooth the engine's jitter (tens of ms) while keeping the bench under a
-// minute on 2 cores.
-const ROUNDS = 5;
+// 9 rounds: the engine's jitter is tens of ms on a ~330 ms operation, so a median of 5 moved the
+// ratio by +-0.06 between runs; 9 keeps it within ~+-0.03 and the bench under a minute on 2 cores.
+const ROUNDS = 9;
 const PARALLEL = 10;
 const P = "eo5bench";
 // Host-side range that overlaps no route or needed address of this machine (tests/README.md).
@@ -75,6 +75,27 @@ async function cliDelete(name: string, macvlan: boolean): Promise<void> {
   if (macvlan) await sh("docker", "network", "rm", `cli_${P}`);
 }
 
+/**
+ * Waits until the runtime's PID 1 handles SIGTERM (bit 15 of SigCgt in /proc/<pid>/status), at
+ * most 10 s. A delete sent before that waits the whole stop timeout (PID 1 ignores a signal it
+ * has no handler for) and then SIGKILL: the stand-in (a Deno program) installs its handler some
+ * 100-300 ms after `docker start` returns, so without this wait whichever side deleted sooner
+ * after its create paid ~4 s, and the delete ratio measured that race, not the deletes.
+ */
+async function untilStoppable(name: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const pid = (await sh("docker", "inspect", "-f", "{{.State.Pid}}", name).catch(() => "0"))
+      .trim();
+    const status = pid !== "0"
+      ? await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "")
+      : "";
+    const caught = /^SigCgt:\s*([0-9a-f]+)/m.exec(status)?.[1];
+    if (caught && (BigInt(`0x${caught}`) & (1n << 14n)) !== 0n) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function ours(m: TestRuntimes, name: string): Promise<number> {
   return await timed(async () => {
     m.create(msg(name));
@@ -101,22 +122,38 @@ async function main() {
       delete_ms: [] as number[],
       cli_delete_ms: [] as number[],
     };
-    for (let i = 0; i < ROUNDS; i++) {
+    const cli = async (i: number) => {
       res.cli_create_ms.push(await timed(() => cliCreate(`bench-cli-${i}`, true)));
+      await untilStoppable(`bench-cli-${i}`);
       res.cli_delete_ms.push(await timed(() => cliDelete(`bench-cli-${i}`, true)));
+    };
+    const agent = async (i: number) => {
       res.create_ms.push(await ours(m, `bench-ours-${i}`));
+      await untilStoppable(`bench-ours-${i}`);
       res.delete_ms.push(
         await timed(async () => {
           m.delete(`bench-ours-${i}`);
           await m.settle();
         }),
       );
+    };
+    // Alternating who goes first, so neither side always runs on an engine still busy with the
+    // other's last removal.
+    for (let i = 0; i < ROUNDS; i++) {
+      if (i % 2 === 0) {
+        await cli(i);
+        await agent(i);
+      } else {
+        await agent(i);
+        await cli(i);
+      }
     }
     const names = Array.from({ length: PARALLEL }, (_, i) => `bench-par-${i}`);
     const parallel = await timed(async () => {
       for (const n of names) m.create(msg(n));
       await m.settle();
     });
+    for (const n of names) await untilStoppable(n);
     const parallelDelete = await timed(async () => {
       for (const n of names) m.delete(n);
       await m.settle();

@@ -65,11 +65,7 @@ done; true`,
 /** The LAN namespace with its server. */
 export class DhcpLan {
   readonly leaseS: number;
-  readonly router: string;
-  readonly dns: string[];
   readonly reservedMac: string;
-  readonly reservedIp: string;
-  readonly freeIp: string;
   /** udhcpd's ARP check of an offered address (its default is 2000 ms). */
   readonly serverArpMs = 100;
   serverMac = "";
@@ -80,26 +76,41 @@ export class DhcpLan {
 
   private constructor(
     readonly id: string,
-    readonly net: string,
+    /** The LAN's first three octets; {@linkcode DhcpLan.move} changes it. */
+    public net: string,
     readonly dir: string,
     leaseS: number,
   ) {
     this.leaseS = leaseS;
-    this.router = `${net}.1`;
-    this.dns = [`${net}.53`, `${net}.54`];
     this.reservedMac = `02:5e:${id.slice(0, 2)}:${id.slice(2, 4)}:00:77`;
-    this.reservedIp = `${net}.77`;
-    this.freeIp = `${net}.240`;
+  }
+
+  get router(): string {
+    return `${this.net}.1`;
+  }
+  get dns(): string[] {
+    return [`${this.net}.53`, `${this.net}.54`];
+  }
+  get reservedIp(): string {
+    return `${this.net}.77`;
+  }
+  get freeIp(): string {
+    return `${this.net}.240`;
   }
 
   get ns(): string {
     return `eodl${this.id}`;
   }
 
-  /** A LAN `10.<r>.<r>.0/24` with a bridge, the router address and (unless `server` is false) udhcpd. */
-  static async create(opts: { leaseS: number; server?: boolean }): Promise<DhcpLan> {
+  /** A LAN with a bridge, the router address and (unless `server` is false) udhcpd: on `net`
+   * (three octets) when given (a range that reaches the host, from scripts/free_range.ts), else
+   * on a random `10.<r>.<r>.0/24` (it lives only in namespaces of the test). */
+  static async create(
+    opts: { leaseS: number; server?: boolean; net?: string },
+  ): Promise<DhcpLan> {
     const id = crypto.randomUUID().replaceAll("-", "").slice(0, 6);
-    const net = `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
+    const net = opts.net ??
+      `10.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}`;
     const dir = await Deno.makeTempDir({ prefix: "eo-lan-" });
     const lan = new DhcpLan(id, net, dir, opts.leaseS);
     await sh("ip", "netns", "add", lan.ns);
@@ -121,29 +132,46 @@ export class DhcpLan {
     await sh("ip", "-n", lan.ns, "link", "set", "br0", "up");
     lan.serverMac = (await sh("ip", "netns", "exec", lan.ns, "cat", "/sys/class/net/br0/address"))
       .trim();
-    await Deno.writeTextFile(`${dir}/leases`, "");
+    await lan.#writeConf();
+    if (opts.server !== false) await lan.startServer();
+    return lan;
+  }
+
+  /** udhcpd's configuration for the current range, with an empty lease table. */
+  async #writeConf(): Promise<void> {
+    await Deno.writeTextFile(`${this.dir}/leases`, "");
     await Deno.writeTextFile(
-      `${dir}/udhcpd.conf`,
+      `${this.dir}/udhcpd.conf`,
       [
-        `start ${net}.100`,
-        `end ${net}.150`,
+        `start ${this.net}.100`,
+        `end ${this.net}.150`,
         "interface br0",
-        `lease_file ${dir}/leases`,
-        `pidfile ${dir}/udhcpd.pid`,
+        `lease_file ${this.dir}/leases`,
+        `pidfile ${this.dir}/udhcpd.pid`,
         // The lease table is written every second, so a test can read it.
         "auto_time 1",
         // Short leases for renewal and expiry tests (udhcpd's floor is min_lease).
         "min_lease 5",
-        `option lease ${opts.leaseS}`,
+        `option lease ${this.leaseS}`,
         "option subnet 255.255.255.0",
-        `option router ${lan.router}`,
-        `option dns ${lan.dns.join(" ")}`,
-        `static_lease ${lan.reservedMac} ${lan.reservedIp}`,
+        `option router ${this.router}`,
+        `option dns ${this.dns.join(" ")}`,
+        `static_lease ${this.reservedMac} ${this.reservedIp}`,
         "",
       ].join("\n"),
     );
-    if (opts.server !== false) await lan.startServer();
-    return lan;
+  }
+
+  /** The server and router move to `net` (three octets): a new lease table, since the old
+   * range's leases are void there. */
+  async move(net: string): Promise<void> {
+    const running = this.#server !== null;
+    await this.stopServer();
+    await sh("ip", "-n", this.ns, "addr", "flush", "dev", "br0");
+    this.net = net;
+    await sh("ip", "-n", this.ns, "addr", "add", `${this.router}/24`, "dev", "br0");
+    await this.#writeConf();
+    if (running) await this.startServer();
   }
 
   /** Adds a bridge port in the LAN namespace for an interface living elsewhere (Docker tests). */

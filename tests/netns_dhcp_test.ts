@@ -178,6 +178,8 @@ Deno.test({
 
       await t.step("stop releases: the server marks the lease released", async () => {
         await sup.stop("plc-one");
+        // stop resolves once the DHCPRELEASE left; the client's exit (its deconfig script) follows
+        await sup.idle("plc-one");
         assert.equal(await rt.clientPid(), null);
         const table = await waitFor("release in table", async () => {
           const t = await lan.leaseTable();
@@ -195,6 +197,7 @@ Deno.test({
         }, 10_000);
         assert.equal(v.ip, lan.reservedIp);
         await sup.release("plc-res");
+        await sup.idle("plc-res");
         await assertGone(`${stateDir}/dhcp/plc-res`);
       });
 
@@ -213,6 +216,7 @@ Deno.test({
           assert.deepEqual(await rd.addresses(), []);
           assert.notEqual(await rd.clientPid(), null, "the client keeps trying");
           await sup.release("plc-dark");
+          await sup.idle("plc-dark");
           assert.equal(await rd.clientPid(), null);
         } finally {
           await dark.destroy();

@@ -26,6 +26,10 @@ export interface DhcpPort {
   release(runtime: string): Promise<void>;
   /** Releases runtimes on file that are not in `keep` (deleted while the agent was down). */
   prune(keep: Iterable<string>): Promise<void>;
+  /** The runtime's DHCP vNICs were moved to another LAN (a subnet move re-wired their parent):
+   * their leases do not hold there, so they are reported as lost (no address) until the next
+   * one; the next `ensure` starts the clients on the new interfaces. */
+  moved(runtime: string): void;
   /** Lease of each supervised vNIC of a runtime. */
   leases(runtime: string): Record<string, LeaseView>;
   /** Lease changes. */
@@ -73,6 +77,9 @@ export function lazyDhcp(stateDir: string, log: Logger): DhcpPort {
     },
     async prune(keep) {
       if (sup || await onFile()) await (await get()).prune(keep);
+    },
+    moved(runtime) {
+      sup?.moved(runtime);
     },
     leases(runtime) {
       return sup?.leases(runtime) ?? {};

@@ -25,6 +25,7 @@ import { mapLimit, runLanes, type StepOutcome, type StepResult } from "./lanes.t
 import { type NamespacePort, restoreMac } from "./mac_restore.ts";
 import type { DhcpPort } from "../lan/dhcp_port.ts";
 import { Pulls } from "./pulls.ts";
+import { dhcpKey } from "./plan.ts";
 import type { Member, Step, TargetNetwork } from "./types.ts";
 
 /** Connects, disconnects and MAC restores in flight at once. The engine serialises endpoint
@@ -462,7 +463,7 @@ const effects: Effects = {
     // DHCPRELEASE while the interface still exists; the lease stays on file for the next start.
     await d.dhcp?.stop(s.runtime);
     x.dhcpKeys.delete(s.runtime);
-    await d.docker.setRestartPolicy?.(s.runtime, "no", o);
+    if (!s.removing) await d.docker.setRestartPolicy?.(s.runtime, "no", o);
     await d.docker.stopContainer(s.runtime, d.stopTimeoutS, o);
     return [];
   },
@@ -568,7 +569,7 @@ const effects: Effects = {
       // The supervisor retries on its own; the step is retried too until the key holds.
       return failed.map((r) => ({ runtime: s.runtime, error: `dhcp ${r.vnic}: ${r.error}` }));
     }
-    x.dhcpKeys.set(s.runtime, s.key);
+    x.dhcpKeys.set(s.runtime, s.key ?? dhcpKey(rt, info) ?? "");
     return [];
   },
   async dhcp_prune(x, s) {
@@ -627,6 +628,8 @@ const effects: Effects = {
           failures.push({ runtime: leaving[i]!.runtime, error: msg(r.reason) });
         }
       });
+      // Their leases were of the old LAN (a rewire is a subnet change): lost from now on.
+      for (const m of s.members) d.dhcp?.moved(m.runtime);
       if (!await removeNetwork(d.docker, s.from, () => false, o)) {
         throw new Error(
           `Cannot remove network "${s.from}": containers this agent does not move are attached`,

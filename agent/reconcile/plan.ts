@@ -327,7 +327,7 @@ function tombstone(
   const steps: Step[] = [];
   const own = observed.own ?? isManaged;
   if (c) {
-    if (c.running) steps.push({ kind: "stop", runtime: rt.name });
+    if (c.running) steps.push({ kind: "stop", runtime: rt.name, removing: true });
     steps.push({ kind: "remove_container", runtime: rt.name });
   }
   const internal = observed.networks.find((n) => n.name === internalNetworkName(rt.name));

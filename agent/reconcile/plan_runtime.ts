@@ -154,5 +154,8 @@ export function planMissing(
   });
   if (rt.running) steps.push({ kind: "start", runtime: rt.name });
   steps.push({ kind: "settle", runtime: rt.name });
+  if (rt.running && rt.vnics.some((v) => v.network_mode === "dhcp")) {
+    steps.push({ kind: "dhcp_ensure", runtime: rt.name });
+  }
   return { ok: true, steps };
 }

@@ -253,6 +253,8 @@ Deno.test("container removed by hand is recreated; stop intent respected; crash 
     "create_container",
     "start",
     "settle",
+    // its DHCP vNIC's client right after the start, in the same pass
+    "dhcp_ensure",
     "stop",
     "report",
     "stop",
@@ -332,7 +334,8 @@ Deno.test("a tombstone removes container, internal bridge, an unused MACVLAN; th
     ]),
   );
   assert.deepEqual(steps, [
-    { kind: "stop", runtime: "a" },
+    // removing: its restart policy is not changed first (the removal follows)
+    { kind: "stop", runtime: "a", removing: true },
     { kind: "remove_container", runtime: "a" },
     { kind: "remove_network", name: "a_internal", detach: ["a"] },
     { kind: "remove_network", name: oldNet, detach: ["a"] },

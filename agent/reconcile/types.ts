@@ -102,7 +102,10 @@ export type Step =
   | { kind: "create_container"; runtime: string; spec: ContainerSpec; networks: string[] }
   | { kind: "connect_internal"; runtime: string }
   | { kind: "start"; runtime: string }
-  | { kind: "stop"; runtime: string }
+  /** `removing`: a tombstone's stop, the container is removed right after (its restart policy
+   * is left as it is: one Docker call less per delete, and a crash in between still ends in the
+   * tombstone's removal). */
+  | { kind: "stop"; runtime: string; removing?: true }
   | { kind: "restart"; runtime: string }
   /** Records the internal IP (read after start), joins the agent's container to the internal
    * bridge, ends a first create. */
@@ -115,8 +118,10 @@ export type Step =
   | { kind: "forget"; runtime: string }
   | { kind: "restore_mac"; runtime: string; network: string; mac: string }
   /** A DHCP client per DHCP vNIC of a running runtime (agent/lan); `key` is what it is made
-   * sure of (the container's pid and the vNICs' networks), so a converged runtime plans none. */
-  | { kind: "dhcp_ensure"; runtime: string; key: string }
+   * sure of (the container's pid and the vNICs' networks), so a converged runtime plans none.
+   * Without `key` (right after a create's start, when no observation has the pid yet) the
+   * executor takes it from its own inspect: the first lease does not wait for another pass. */
+  | { kind: "dhcp_ensure"; runtime: string; key?: string }
   /** Clients of runtimes deleted while the agent was down are released. */
   | { kind: "dhcp_prune"; keep: string[] }
   | {
