@@ -33,9 +33,31 @@ const ALL = [
   "--allow-sys",
   "--allow-ffi",
 ];
-const { values } = parseArgs({
-  options: { only: { type: "string" }, "soak-minutes": { type: "string", default: "3" } },
-});
+const USAGE = `Usage: deno task bench [--only name,name] [--soak-minutes N]
+  --only           run only these benchmarks: ${
+  ["contracts", "netmon", "agent", "docker", "rewire", "dhcp", "fleet", "soak"].join(", ")
+}
+  --soak-minutes   load phase of the soak in minutes (3 by default; 24 = the full day; 0 skips)
+Prints one table; writes bench-results/<time>.json and bench-results/latest.json (with --only,
+latest.json keeps the other benchmarks' last figures, each with the time it was measured).`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      only: { type: "string" },
+      "soak-minutes": { type: "string", default: "3" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : err}\n${USAGE}`);
+  Deno.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
 const soakMinutes = Number(values["soak-minutes"]);
 if (!Number.isFinite(soakMinutes) || soakMinutes < 0) {
   console.error(
@@ -113,8 +135,30 @@ console.log(`${"figure".padEnd(width)}  value`);
 for (const [k, v] of table) console.log(`${k.padEnd(width)}  ${v}`);
 
 await Deno.mkdir("bench-results", { recursive: true });
-const record = { date: new Date().toISOString(), deno: Deno.version.deno, results };
+const date = new Date().toISOString();
+const measuredAt = Object.fromEntries(Object.keys(results).map((k) => [k, date]));
+const record = { date, deno: Deno.version.deno, results, measured_at: measuredAt };
 const stamp = record.date.replaceAll(":", "-").slice(0, 19);
 await Deno.writeTextFile(`bench-results/${stamp}.json`, JSON.stringify(record, null, 2) + "\n");
-await Deno.writeTextFile("bench-results/latest.json", JSON.stringify(record, null, 2) + "\n");
+// A partial run (--only) must not wipe the other figures from latest.json: they are kept, each
+// with the time it was measured.
+type Record_ = {
+  date?: string;
+  results?: Record<string, unknown>;
+  measured_at?: Record<string, string>;
+};
+const prev: Record_ = only
+  ? await Deno.readTextFile("bench-results/latest.json").then((t) => JSON.parse(t), () => ({}))
+  : {};
+const latest = {
+  ...record,
+  results: { ...(prev.results ?? {}), ...results },
+  measured_at: {
+    ...Object.fromEntries(
+      Object.keys(prev.results ?? {}).map((k) => [k, prev.measured_at?.[k] ?? prev.date ?? "?"]),
+    ),
+    ...measuredAt,
+  },
+};
+await Deno.writeTextFile("bench-results/latest.json", JSON.stringify(latest, null, 2) + "\n");
 console.error(`[bench] written bench-results/${stamp}.json and bench-results/latest.json`);
