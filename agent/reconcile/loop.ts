@@ -296,7 +296,12 @@ export class Reconciler {
         `reconcile (${reason}, round ${round + 1}): ${work.map((s) => s.kind).join(", ")}`,
       );
       const results = await d.run(work, signal);
-      const creating = new Set(desired.filter((r) => r.phase === "creating").map((r) => r.name));
+      // Read after the run: a create ends at its `settle`, so a step after it that fails (a DHCP
+      // client that cannot start yet, retried on its own) is a failure of a runtime, not of its
+      // create, and must not turn into the create's rollback.
+      const creating = new Set(
+        d.desired().filter((r) => r.phase === "creating").map((r) => r.name),
+      );
       const ok = new Set<string>();
       for (const r of results) {
         for (const f of r.failures) {

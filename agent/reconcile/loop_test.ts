@@ -58,11 +58,12 @@ function loopWith(o: {
   problems?: ProblemBoard;
   passTimeoutMs?: number;
   loaded?: () => boolean;
+  desired?: () => DesiredRuntime[];
 }) {
   return new Reconciler({
     observe: o.observe ?? (() => Promise.resolve(observedStopped())),
     loaded: o.loaded ?? (() => true),
-    desired: () => [A],
+    desired: o.desired ?? (() => [A]),
     context: () => ({ labels: {}, selfContainer: null, restarts: new Set(), selfDestruct: false }),
     engine: () => Promise.resolve({ macsAtCreate: true, ulimits: true }),
     run: (steps, signal) => runLanes(steps, 4, (s) => o.execute(s, signal), signal),
@@ -182,4 +183,42 @@ Deno.test("a hanging step is cancelled at the pass timeout and the next pass nev
   assert.equal(maxInFlight, 1, "passes never overlap");
   assert.ok(calls >= 1);
   loop.stop();
+});
+
+Deno.test("a step failing after a create's settle is not rolled back; one before it is", async () => {
+  for (const failing of ["dhcp_ensure", "create_container"] as const) {
+    let b: DesiredRuntime = {
+      ...A,
+      name: "b",
+      phase: "creating",
+      vnics: [{
+        name: "eth0",
+        parent_interface: "ens37",
+        network_mode: "dhcp",
+        mac_address: "02:42:ac:11:00:0b",
+        parent_subnet: "10.9.8.0/24",
+      }],
+    };
+    const executed: string[] = [];
+    const loop = loopWith({
+      desired: () => [b],
+      observe: () => Promise.resolve({ ...observedStopped(), containers: [], networks: [] }),
+      execute: (step) => {
+        executed.push(step.kind);
+        // The executor's settle ends a first create (desired phase `ready`).
+        if (step.kind === "settle") b = { ...b, phase: "ready" };
+        if (step.kind === failing) {
+          return Promise.resolve({ failures: [{ runtime: "b", error: `${failing} refused` }] });
+        }
+        return Promise.resolve({ failures: [] });
+      },
+    });
+    await loop.trigger("create");
+    if (failing === "dhcp_ensure") {
+      assert.ok(executed.includes("dhcp_ensure"), executed.join(","));
+      assert.ok(!executed.includes("fail_create"), `no rollback: ${executed.join(",")}`);
+    } else {
+      assert.ok(executed.includes("fail_create"), `rolled back: ${executed.join(",")}`);
+    }
+  }
 });
