@@ -1,17 +1,19 @@
 /**
- * The Socket.IO edge of the session port: wss only, TLS client certificate, the server verified
- * against the system roots plus an optional extra CA with its host name checked. Socket.IO's own
- * reconnection is off; {@linkcode Backoff} decides when to try again. Deno's TLS (rustls) speaks
- * only TLS 1.2 and 1.3, so TLS 1.2 is the floor without an option (docs/decisions/0001).
+ * The Socket.IO edge of the session port: our own Socket.IO client (Engine.IO 4 over one
+ * WebSocket, no polling, no upgrade) on Deno's WebSocket with a `Deno.HttpClient` holding the
+ * device certificate. The server is verified against the system roots plus an optional extra CA
+ * with its host name checked; Deno's TLS (rustls) speaks only TLS 1.2 and 1.3, so TLS 1.2 is the
+ * floor without an option. Why our own client and not `npm:socket.io-client`:
+ * docs/decisions/0001-socketio-client.md.
  *
- * Memory while the cloud is unreachable (issue 14): the first design built a new Socket.IO
- * manager per attempt over socket.io-client's Node transport (`ws` over `node:https` with
- * `agent: false`); under Deno that keeps ~0.5 MiB per failed attempt in a tight loop (~67 KiB
- * per attempt in the field) that is never freed: `node:https` builds a fresh TLS setup per
- * request and does not release it on a refused connection. Now one Manager and one Socket live
- * for the whole process (listeners added once), and the transport is Deno's own WebSocket with
- * a `Deno.HttpClient` holding the client certificate: the same wire (engine.io 4 over wss), no
- * `node:https` at all. Measured with scripts/bench_agent.ts (rss_growth_mib_per_1000_failed_*).
+ * This file keeps what outlives a connection: the reconnection schedule ({@linkcode Backoff}),
+ * the `HttpClient`, the certificate, the link state and the handlers. One connection's protocol
+ * is ./sio_link.ts, its packets ./sio_codec.ts (pure); when Deno's error for a failed opening
+ * hides the cause, ./probe.ts finds it.
+ *
+ * Memory while the cloud is unreachable (issue 14): an attempt holds only its WebSocket and a
+ * few closures, dropped when it ends; the one `Deno.HttpClient` (TLS set-up) is kept across
+ * attempts. `node:https` is never used (it kept ~0.5 MiB per failed attempt).
  *
  * The client certificate is re-read before an attempt when its files changed (size or mtime):
  * a renewed certificate is used at the next connection without a restart; a broken renewal is
@@ -19,10 +21,12 @@
  *
  * @module
  */
-import { Manager, type Socket, WebSocket as EngineWebSocket } from "socket.io-client";
 import type { Logger } from "../log.ts";
 import { Backoff } from "./backoff.ts";
 import { type Identity, loadIdentity } from "./identity.ts";
+import { MASKED_ERROR, probeWebSocket } from "./probe.ts";
+import { type Link, openLink } from "./sio_link.ts";
+import { SioType } from "./sio_codec.ts";
 import type { Inbound, Session } from "./types.ts";
 
 /**
@@ -45,10 +49,21 @@ export interface SocketIoOptions {
   backoff?: Backoff;
   /** Handshake timeout, ms. 20 s: Socket.IO's default; a slow satellite link still connects. */
   connectTimeoutMs?: number;
+  /**
+   * Opens the WebSocket. Default: Deno's, with the device's `HttpClient`. Unit tests pass a
+   * scripted socket (the session's logic without a network); the real wire is tested in tests/.
+   */
+  openSocket?: (url: string, client: () => Deno.HttpClient) => WebSocket;
+  /** Finds why an opening failed when Deno's message hides it. Default: {@linkcode probeWebSocket}. */
+  probe?: (url: string) => Promise<string | null>;
 }
 
+const denoSocket = (url: string, client: () => Deno.HttpClient) =>
+  new WebSocket(url, { client: client() });
+
 /** Turns a TLS / socket error into one line with a hint. Pure. */
-export function explainConnectError(message: string): string {
+export function explainConnectError(raw: string): string {
+  const message = raw.replace(/: https?:\/\/\S+/g, ""); // rustls appends a manual's address
   const m = message.toLowerCase();
   if (m.includes("notvalidforname") || m.includes("not valid for name") || m.includes("hostname")) {
     return `${message} (the server certificate does not name this host: check --server-url)`;
@@ -59,13 +74,30 @@ export function explainConnectError(message: string): string {
   ) {
     return `${message} (the server certificate is not signed by a trusted CA: check --server-ca)`;
   }
-  if (m.includes("certificate") || m.includes("alert") || m.includes("handshake")) {
+  if (
+    m.includes("certificate") || m.includes("alert") || m.includes("handshake") ||
+    m.includes("close_notify") || m.includes("closed the connection before answering")
+  ) {
     return `${message} (TLS refused: the cloud may not accept this device certificate, or it is from another CA)`;
   }
   if (m.includes("refused") || m.includes("econnrefused")) {
     return `${message} (cloud not reachable)`;
   }
+  if (m.includes("lookup address") || m.includes("dns error") || m.includes("name or service")) {
+    return `${message} (the cloud's host name does not resolve: check --server-url and DNS)`;
+  }
   return message;
+}
+
+/** The Engine.IO endpoint of a cloud URL: wss, Socket.IO's default path, protocol 4. Pure. */
+export function engineUrl(cloudUrl: string): string {
+  const u = new URL(cloudUrl);
+  u.protocol = u.protocol === "http:" ? "ws:" : "wss:";
+  u.pathname = "/socket.io/";
+  u.searchParams.set("EIO", "4");
+  u.searchParams.set("transport", "websocket");
+  u.hash = "";
+  return u.href;
 }
 
 /** The test-only fast retry, or null. */
@@ -78,14 +110,6 @@ function fastRetryMs(): number | null {
   }
   const n = Number(raw);
   return raw && Number.isFinite(n) && n >= 1 ? n : null;
-}
-
-/** The message of a connect error: socket.io's Error wraps the transport's event. Pure. */
-export function connectErrorMessage(err: unknown): string {
-  const e = err as { message?: unknown; description?: { message?: unknown; error?: unknown } };
-  const inner = e?.description?.message ?? (e?.description?.error as Error | undefined)?.message;
-  const outer = typeof e?.message === "string" ? e.message : String(err);
-  return typeof inner === "string" && inner !== "" ? `${outer}: ${inner}` : outer;
 }
 
 /** Size and mtime of the certificate and key files, or null when unreadable. */
@@ -102,7 +126,14 @@ async function fileStamp(files: string[]): Promise<string | null> {
   }
 }
 
-/** Builds the Socket.IO-backed session. */
+/**
+ * How long `close()` waits for the WebSocket's closing handshake, ms: long enough for the
+ * DISCONNECT packet to reach the cloud (it then drops this device at once, not after its ping
+ * timeout), short enough not to hold a shutdown.
+ */
+const CLOSE_WAIT_MS = 1_000;
+
+/** Builds the session over our Socket.IO client. */
 export function socketIoSession(opts: SocketIoOptions): Session {
   const log = opts.log;
   const fast = fastRetryMs();
@@ -112,6 +143,9 @@ export function socketIoSession(opts: SocketIoOptions): Session {
       Math.random,
       fast ? { baseMs: fast, capMs: fast, unlinkedRetryMs: fast } : {},
     );
+  const endpoint = engineUrl(opts.url);
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 20_000;
+  const openSocket = opts.openSocket ?? denoSocket;
   // Deno's TLS adds `caCerts` to its default root store (it does not replace it), so the server
   // is verified against the roots plus the extra CA.
   let identity = opts.identity;
@@ -122,30 +156,17 @@ export function socketIoSession(opts: SocketIoOptions): Session {
       cert: identity.cert,
       key: identity.key,
       ...(opts.serverCa ? { caCerts: [opts.serverCa] } : {}),
-      http2: false, // WebSocket upgrades are HTTP/1.1
+      // WebSocket upgrades are HTTP/1.1; with HTTP/2 on, Deno would open a second connection
+      // after each failed one (an h2 extended CONNECT). The price, a masked error, is paid
+      // back by ./probe.ts.
+      http2: false,
     } as Deno.CreateHttpClientOptions);
+  const probe = opts.probe ??
+    ((url: string) => probeWebSocket(url, client ?? (client = makeClient()), connectTimeoutMs));
 
-  /** engine.io's WebSocket transport on Deno's WebSocket with the device's HttpClient. */
-  class DenoTlsWebSocket extends EngineWebSocket {
-    // deno-lint-ignore no-explicit-any -- engine.io's own signature
-    override createSocket(uri: string, protocols: string | string[] | undefined): any {
-      return new WebSocket(uri, {
-        ...(protocols ? { protocols } : {}),
-        client: client ?? (client = makeClient()),
-      });
-    }
-  }
-
-  const manager = new Manager(opts.url, {
-    transports: [DenoTlsWebSocket],
-    reconnection: false,
-    autoConnect: false,
-    timeout: opts.connectTimeoutMs ?? 20_000,
-  });
-  const socket: Socket = manager.socket("/");
   let closed = false;
-  let started = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let link: Link | null = null;
   let messageHandler: (msg: Inbound) => void = () => {};
   const stateListeners: ((up: boolean) => void)[] = [];
 
@@ -207,53 +228,66 @@ export function socketIoSession(opts: SocketIoOptions): Session {
   };
 
   const connect = async () => {
-    if (closed) return;
+    if (closed || link) return;
     try {
       await refreshIdentity();
     } catch { /* never blocks an attempt */ }
-    if (closed) return;
+    if (closed || link) return;
     log.debug(`Connecting to ${opts.url}`);
-    socket.connect();
+    try {
+      link = attempt();
+    } catch (err) { // the WebSocket refused at once (a permission, a malformed address)
+      retry(`cannot connect to ${opts.url}: ${explainConnectError((err as Error).message)}`);
+    }
   };
 
-  // Listeners are registered once for the life of the session: none piles up across attempts.
-  // Each accepted connection gets a number: an ack whose command came on an earlier connection is
-  // dropped, never sent into the new one (socket.io-client acks on whatever connection is
-  // current, and a restarted cloud reuses ack ids from 0: the ack would answer another command).
-  let connection = 0;
-  socket.on("connect", () => {
-    connection++;
+  /** Opens one WebSocket and runs a link on it. */
+  const attempt = (): Link => {
+    const ws = openSocket(endpoint, () => client ?? (client = makeClient()));
+    const l: Link = openLink(ws, {
+      connectTimeoutMs,
+      log,
+      events: {
+        up: connected,
+        message: (m) => messageHandler(m),
+        down: (reason, wasUp) => {
+          if (wasUp) {
+            if (link === l) link = null;
+            setState(false);
+            retry(`disconnected (${reason})`);
+            return;
+          }
+          const failed = (why: string) => {
+            if (link === l) link = null; // until then no second attempt starts
+            retry(`cannot connect to ${opts.url}: ${explainConnectError(why)}`);
+          };
+          if (!reason.includes(MASKED_ERROR) || closed) failed(reason);
+          else probe(endpoint).then((found) => failed(found ?? reason), () => failed(reason));
+        },
+      },
+    });
+    return l;
+  };
+
+  const connected = () => {
     backoff.connected();
     log.info(`Connected to ${opts.url} as ${identity.agentId}`);
     setState(true);
-  });
-  socket.on("connect_error", (err: Error) => {
-    retry(`cannot connect to ${opts.url}: ${explainConnectError(connectErrorMessage(err))}`);
-  });
-  socket.on("disconnect", (reason: string) => {
-    setState(false);
-    retry(`disconnected (${reason})`);
-  });
-  socket.onAny((topic: string, ...args: unknown[]) => {
-    const last = args[args.length - 1];
-    const raw = typeof last === "function" ? (last as (b: unknown) => void) : undefined;
-    const on = connection;
-    const ack = raw
-      ? (body: unknown) => {
-        if (on === connection && socket.connected) return raw(body);
-        log.warn(`Ack of ${JSON.stringify(topic).slice(0, 80)} dropped: its connection is gone`);
-      }
-      : undefined;
-    const payload = ack ? (args.length > 1 ? args[0] : undefined) : args[0];
-    messageHandler({ topic, payload, ...(ack ? { ack } : {}) });
-  });
+  };
 
   return {
-    connected: () => socket.connected,
+    connected: () => link?.up() ?? false,
     emit(event, payload) {
-      if (!socket.connected) return false;
-      socket.emit(event, payload);
-      return true;
+      const l = link;
+      if (!l?.up()) return false;
+      try {
+        return l.send({ type: SioType.EVENT, nsp: "/", data: [event, payload] });
+      } catch (err) {
+        log.error(
+          `Emit of ${JSON.stringify(event).slice(0, 80)} failed: ${(err as Error).message}`,
+        );
+        return false;
+      }
     },
     onMessage(handler) {
       messageHandler = handler;
@@ -263,18 +297,26 @@ export function socketIoSession(opts: SocketIoOptions): Session {
     },
     start() {
       closed = false;
-      if (started && socket.connected) return;
-      started = true;
+      if (link) return; // an attempt is in flight or the link is up
+      clearTimeout(timer);
       void connect();
     },
-    close() {
+    async close() {
       closed = true;
       clearTimeout(timer);
-      socket.disconnect(); // emits "disconnect" when up: the listener above reports the state
-      manager.engine?.close();
+      const l = link;
+      if (l) {
+        // DISCONNECT first: the cloud drops this device at once instead of at its ping timeout.
+        if (l.up()) l.send({ type: SioType.DISCONNECT, nsp: "/" });
+        let wait: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          l.end("io client disconnect"),
+          new Promise<void>((r) => wait = setTimeout(r, CLOSE_WAIT_MS)),
+        ]);
+        clearTimeout(wait);
+      }
       client?.close();
       client = null;
-      return Promise.resolve();
     },
   };
 }
