@@ -12,8 +12,12 @@
  * as the runtime sent them, `api` may omit its leading `/`, methods are `GET`, `POST`, `PUT` and
  * `DELETE` exactly (anything else is the original's 400 answer).
  *
- * Connections are kept alive per runtime and reused (node:tls under Deno keeps a few KiB per
- * connection that are never freed; a burst of commands now costs one handshake, not one each).
+ * Connections are kept alive per runtime and reused: a burst of commands costs a handful of
+ * handshakes, not one each (CPU on both ends; the runtime is a small server beside a real-time
+ * task). Memory is not the reason: 10,000 connections opened and closed through node:tls leave
+ * no measurable growth after the first few hundred, and the ~33 KiB per call of issue 14 was
+ * garbage V8 had not collected yet, not retained memory (a forced GC gave it all back;
+ * `benchRunCommands` in scripts/bench_agent.ts says how the growth is measured now).
  *
  * @module
  */
@@ -280,9 +284,7 @@ interface Conn {
 
 /**
  * Connections per runtime at once, the rest queue: 6, as browsers allow per host. A PLC runtime is
- * a small server next to a real-time task; a burst of 50 commands must not open 50 handshakes
- * (and under Deno each node:tls connection keeps ~8 KiB that is never freed: churn was the
- * ~33 KiB per call of issue 14).
+ * a small server next to a real-time task; a burst of 50 commands must not open 50 handshakes.
  */
 export const MAX_CONNS_PER_RUNTIME = 6;
 /** Idle connections kept per runtime: all of them, so a burst reuses what the last one opened. */
