@@ -57,8 +57,8 @@ STATE=/var/orchestrator
 SOCK_DIR=$STATE/netmon
 SOCKET=$SOCK_DIR/netmon.sock
 # Memory ceilings, so that a leak in our daemons is killed in their own cgroup and the kernel
-# never picks the PLC beside them. The agent idles at 64-73 MiB RSS (Deno + socket.io-client +
-# dockerode + zod) and grows with concurrent operations and run_command bodies: 256 MiB is 3.5x
+# never picks the PLC beside them. The agent idles at 64-73 MiB RSS (Deno + dockerode + zod)
+# and grows with concurrent operations and run_command bodies: 256 MiB is 3.5x
 # idle; V8's old space is held to 160 MiB so the garbage collector works hard before the cgroup
 # limit is near. netmon idles at 42-45 MiB with a 4 MiB netlink buffer and re-dumps on overflow:
 # 128 MiB is about 3x. No swap beyond that (memory-swap = memory).

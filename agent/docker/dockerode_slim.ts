@@ -6,8 +6,9 @@
  * sessions of `buildImage`, and `tar-fs` and `@balena/dockerignore`, only for `buildImage`'s
  * build contexts. docker-modem loads `ssh2` when it starts, only for `ssh://` Docker hosts. The
  * agent builds no images and talks to the local engine's Unix socket only, so none is ever used.
- * Measured with the agent's other imports (socket.io-client, zod) already loaded: dockerode adds
- * 18 MiB of RSS, 5 MiB without them; the whole agent idles at ~73 MiB instead of ~83 (budget 70).
+ * Measured with the agent's other imports (then socket.io-client, and zod) already loaded:
+ * dockerode adds 18 MiB of RSS, 5 MiB without them; the whole agent idled at ~73 MiB instead of
+ * ~83 (budget 70). The session has spoken Socket.IO itself since (decision 0001).
  *
  * How: a hook on Node's CommonJS loader (`Module._load`, which Deno's npm support implements)
  * answers those requests, when they come from dockerode or docker-modem, with a stand-in
