@@ -95,10 +95,11 @@ export class SocketServer {
   async listen(): Promise<void> {
     const { path } = this.deps;
     const dir = path.slice(0, path.lastIndexOf("/"));
-    if (dir) await Deno.mkdir(dir, { recursive: true });
+    // Synchronous file calls, once at start: Deno runs the async ones on a thread pool.
+    if (dir) Deno.mkdirSync(dir, { recursive: true });
     await removeStale(path);
     this.#listener = Deno.listen({ transport: "unix", path });
-    await Deno.chmod(path, SOCKET_MODE);
+    Deno.chmodSync(path, SOCKET_MODE);
     void this.#accept(this.#listener);
   }
 
@@ -189,7 +190,9 @@ export class SocketServer {
     this.#listener = null;
     listener?.close();
     for (const c of [...this.#clients]) this.drop(c, null);
-    await Deno.remove(this.deps.path).catch(() => {});
+    try {
+      Deno.removeSync(this.deps.path);
+    } catch { /* already gone */ }
   }
 }
 
@@ -197,7 +200,7 @@ export class SocketServer {
 async function removeStale(path: string): Promise<void> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(path);
+    info = Deno.lstatSync(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
@@ -212,5 +215,5 @@ async function removeStale(path: string): Promise<void> {
       throw e;
     }
   }
-  await Deno.remove(path);
+  Deno.removeSync(path);
 }
