@@ -131,7 +131,10 @@ Deno.test("cloud mTLS: accepted, and every bad identity refused with a clear err
     });
     try {
       // rustls names the cause: the certificate is not valid for the host name asked for.
-      await agent.waitFor(/Cloud link down: cannot connect.*certificate not valid for name/, 20_000);
+      await agent.waitFor(
+        /Cloud link down: cannot connect.*certificate not valid for name/,
+        20_000,
+      );
       assert.equal(wrong.connections("dev-wronghost"), 0);
     } finally {
       await stopAgent(agent);
