@@ -1,11 +1,14 @@
 /**
  * Measures netmon against the real kernel (root) and prints one JSON object:
- * start to first `network_discovery`, idle RSS and CPU, and change-to-event latency minus the
- * debounce (p50/p99 over `--changes` address changes). Measures, never asserts.
+ * start to first `network_discovery`, idle RSS (split anonymous / file-backed, and PSS) and CPU,
+ * and change-to-event latency minus the debounce (p50/p99 over `--changes` address changes).
+ * netmon runs with the flags of permissions.json, as the task and the image run it. Measures,
+ * never asserts.
  *
  * Usage (what `deno task bench` calls):
  *   deno run --allow-run --allow-read --allow-write --allow-net netmon/bench_netmon.ts \
- *     [--changes 50] [--debounce 300] [--idle-seconds 10]
+ *     [--changes 50] [--debounce 300] [--idle-seconds 10] [--v8-flags=LIST]
+ * `--v8-flags=LIST` replaces permissions.json's V8 flags for this run (to weigh other flags).
  *
  * @module
  */
@@ -34,9 +37,21 @@ async function cpuTicks(pid: number): Promise<number> {
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
 }
 
-async function rssMiB(pid: number): Promise<number> {
-  const kb = (await proc(pid, "status")).match(/VmRSS:\s+(\d+)/)?.[1];
+/** One `Name:  N kB` field of a /proc file, in MiB to one decimal. */
+function mib(text: string, field: string): number {
+  const kb = text.match(new RegExp(`^${field}:\\s+(\\d+)`, "m"))?.[1];
   return Math.round(Number(kb) / 102.4) / 10;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  return mib(await proc(pid, "status"), "VmRSS");
+}
+
+/** RSS split: anonymous (netmon's own) and file-backed (mostly pages of the deno executable). */
+async function memorySplit(pid: number): Promise<{ anon: number; file: number; pss: number }> {
+  const status = await proc(pid, "status");
+  const rollup = await proc(pid, "smaps_rollup");
+  return { anon: mib(status, "RssAnon"), file: mib(status, "RssFile"), pss: mib(rollup, "Pss") };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -74,6 +89,7 @@ async function main(): Promise<void> {
       changes: { type: "string", default: "50" },
       debounce: { type: "string", default: "300" },
       "idle-seconds": { type: "string", default: "10" },
+      "v8-flags": { type: "string" },
     },
   });
   const changes = Number(values.changes);
@@ -82,7 +98,9 @@ async function main(): Promise<void> {
   const ns = `eo-nm-bench-${crypto.randomUUID().slice(0, 6)}`;
   const dir = await Deno.makeTempDir({ prefix: "eo-nm-bench-" });
   const socket = `${dir}/netmon.sock`;
-  const flags = JSON.parse(await Deno.readTextFile(`${ROOT}permissions.json`)).netmon.flags;
+  const flags: string[] = JSON.parse(await Deno.readTextFile(`${ROOT}permissions.json`)).netmon
+    .flags.filter((f: string) => values["v8-flags"] === undefined || !f.startsWith("--v8-flags="));
+  if (values["v8-flags"] !== undefined) flags.push(`--v8-flags=${values["v8-flags"]}`);
   let child: Deno.ChildProcess | null = null;
   let conn: Deno.UnixConn | null = null;
   try {
@@ -111,6 +129,9 @@ async function main(): Promise<void> {
         "WARNING",
       ],
       stdout: "null",
+      // As the image runs it (Dockerfile.netmon sets it): Deno's update check alone adds 2.5 MiB
+      // of RSS to an empty script.
+      env: { DENO_NO_UPDATE_CHECK: "1" },
     }).spawn();
     for (;;) {
       try {
@@ -128,6 +149,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
     const idleCpu = ((await cpuTicks(child.pid) - ticks0) / CLK_TCK) / idleSeconds * 100;
     const idleRss = await rssMiB(child.pid);
+    const idleSplit = await memorySplit(child.pid);
 
     const latencies: number[] = [];
     for (let i = 0; i < changes; i++) {
@@ -145,7 +167,13 @@ async function main(): Promise<void> {
       latency_minus_debounce_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       start_to_first_discovery_ms: Math.round(startToDiscovery),
       idle: { seconds: idleSeconds, cpu_percent_of_one_core: Math.round(idleCpu * 100) / 100 },
-      rss_mib: { idle: idleRss, after_changes: await rssMiB(child.pid) },
+      rss_mib: {
+        idle: idleRss,
+        idle_anon: idleSplit.anon,
+        idle_file: idleSplit.file,
+        after_changes: await rssMiB(child.pid),
+      },
+      pss_mib: { idle: idleSplit.pss },
     }));
   } finally {
     try {
