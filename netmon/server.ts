@@ -185,7 +185,7 @@ export class SocketServer {
   }
 
   /** Stops listening, closes every client and removes the socket file. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     const listener = this.#listener;
     this.#listener = null;
     listener?.close();
@@ -193,6 +193,7 @@ export class SocketServer {
     try {
       Deno.removeSync(this.deps.path);
     } catch { /* already gone */ }
+    return Promise.resolve();
   }
 }
 
