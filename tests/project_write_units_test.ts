@@ -1,0 +1,7 @@
+/**
+ * Unit tests that need to write (a temp dir) are ignored by the read-only unit run of
+ * `deno task ok`; the tier run has --allow-write, so they run here (CI runs every tier).
+ *
+ * @module
+ */
+import "../agent/serial/devices_test.ts";
