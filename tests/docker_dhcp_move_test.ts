@@ -66,6 +66,17 @@ Deno.test({
       return ((st.networks ?? {}) as Record<string, Net>)[name] ??
         { ip_address: null, gateway: null };
     };
+    /** The runtime's entry on network `name` once its lease state is `state`. */
+    const inState = (s: Stack, name: string, state: string, ms: number, every?: number) =>
+      eventually(
+        async () => {
+          const x = await net(s, "eodm-one", name);
+          assert.equal(x.dhcp?.state, state, JSON.stringify(x));
+          return x;
+        },
+        ms,
+        every,
+      );
     try {
       await sh("ip", "link", "add", parent, "type", "veth", "peer", "name", `q${lan.id}`);
       await sh("ip", "link", "set", `q${lan.id}`, "netns", lan.ns);
@@ -83,11 +94,7 @@ Deno.test({
           vnic_configs: [{ name: "eth0", parent_interface: parent, network_mode: "dhcp" }],
         });
         assert.notEqual(ack.status, "error", JSON.stringify(ack));
-        const n = await eventually(async () => {
-          const x = await net(s, "eodm-one", netOf(NA!));
-          assert.equal(x.dhcp?.state, "bound", JSON.stringify(x));
-          return x;
-        }, 60_000);
+        const n = await inState(s, netOf(NA!), "bound", 60_000);
         ip = n.ip_address!;
         assert.ok(lan.inPool(ip), `${ip} in the pool of ${NA}.0/24`);
         assert.equal(n.gateway, lan.router);
@@ -100,21 +107,13 @@ Deno.test({
         "server stopped past expiry: address removed, reported; back: same address",
         async () => {
           await lan.stopServer();
-          const gone = await eventually(async () => {
-            const x = await net(s, "eodm-one", netOf(NA!));
-            assert.equal(x.dhcp?.state, "expired", JSON.stringify(x));
-            return x;
-          }, (LEASE_S + 10) * 1000);
+          const gone = await inState(s, netOf(NA!), "expired", (LEASE_S + 10) * 1000);
           assert.equal(gone.ip_address, null, "no address reported once the lease expired");
           await eventually(async () => {
             assert.deepEqual(await lanAddrs("eodm-one", mac), [], "address removed inside");
           }, 5_000);
           await lan.startServer();
-          const back = await eventually(async () => {
-            const x = await net(s, "eodm-one", netOf(NA!));
-            assert.equal(x.dhcp?.state, "bound", JSON.stringify(x));
-            return x;
-          }, 30_000);
+          const back = await inState(s, netOf(NA!), "bound", 30_000);
           assert.equal(back.ip_address, ip, "the same address once the server answers again");
           assert.deepEqual(await lanAddrs("eodm-one", mac), [ip]);
         },
@@ -144,11 +143,7 @@ Deno.test({
         console.log(
           `  dockerd restart: runtime running again -> its lease address back: ${window} ms`,
         );
-        const n = await eventually(async () => {
-          const x = await net(s, "eodm-one", netOf(NA!));
-          assert.equal(x.dhcp?.state, "bound", JSON.stringify(x));
-          return x;
-        }, 30_000);
+        const n = await inState(s, netOf(NA!), "bound", 30_000);
         assert.equal(n.ip_address, ip, "the same address after the daemon restart");
       });
 
@@ -159,15 +154,7 @@ Deno.test({
           const t0 = performance.now();
           await sh("ip", "addr", "del", `${NA}.250/24`, "dev", parent);
           await sh("ip", "addr", "add", `${NB}.250/24`, "dev", parent);
-          const n = await eventually(
-            async () => {
-              const x = await net(s, "eodm-one", netOf(NB!));
-              assert.equal(x.dhcp?.state, "bound", JSON.stringify(x));
-              return x;
-            },
-            60_000,
-            100,
-          );
+          const n = await inState(s, netOf(NB!), "bound", 60_000, 100);
           const after = Math.round(performance.now() - t0 - DEBOUNCE_MS);
           console.log(`  subnet move: bound in ${NB}.0/24 ${after} ms after netmon's debounce`);
           assert.ok(lan.inPool(n.ip_address!), `${n.ip_address} in the pool of ${NB}.0/24`);

@@ -241,28 +241,27 @@ export class DhcpSupervisor {
    * DHCPRELEASE has left; the clients' exits (their deconfig script: 15-40 ms here) follow, see
    * {@linkcode DhcpSupervisor.idle}. */
   stop(runtime: string): Promise<void> {
-    return this.#lockedTail(runtime, async () => {
-      const rt = this.#runtimes.get(runtime);
-      const exits: Promise<unknown>[] = [];
-      for (const v of rt?.vnics.values() ?? []) await this.#releaseVnic(v, exits);
-      this.#runtimes.delete(runtime);
-      // Clients of a previous agent that this one never ensured.
-      await this.#reapDir(`${this.#dir}/${runtime}`, false);
-      return { tail: Promise.all(exits) };
-    });
+    return this.#releaseRuntime(runtime, false);
   }
 
   /** Releases and forgets everything of `runtime`; call before removing it. Like `stop`, resolves
    * once the releases have left; the clients' exits and the removal of its files follow. */
   release(runtime: string): Promise<void> {
+    return this.#releaseRuntime(runtime, true);
+  }
+
+  /** `stop` (files kept) and `release` (`forget`: its files removed once the clients ended). */
+  #releaseRuntime(runtime: string, forget: boolean): Promise<void> {
     return this.#lockedTail(runtime, async () => {
       const rt = this.#runtimes.get(runtime);
       const exits: Promise<unknown>[] = [];
       for (const v of rt?.vnics.values() ?? []) await this.#releaseVnic(v, exits);
       this.#runtimes.delete(runtime);
-      return {
-        tail: Promise.all(exits).then(() => this.#reapDir(`${this.#dir}/${runtime}`, true)),
-      };
+      const dir = `${this.#dir}/${runtime}`;
+      if (forget) return { tail: Promise.all(exits).then(() => this.#reapDir(dir, true)) };
+      // Clients of a previous agent that this one never ensured.
+      await this.#reapDir(dir, false);
+      return { tail: Promise.all(exits) };
     });
   }
 
@@ -443,18 +442,21 @@ export class DhcpSupervisor {
     await Deno.remove(`${v.stem}.client`).catch(() => {});
     if (!c) return;
     // Our own child, not yet ended, needs no liveness check (one `nsenter` less per stop/delete).
-    const own = spawned && spawned.pid === c.pid;
+    const own = spawned && spawned.pid === c.pid ? spawned : null;
     if (!own && !(await this.#alive(c))) return;
-    if (own) {
-      try {
-        spawned.kill(signal);
-      } catch { /* ended meanwhile */ }
-      const ended = Promise.race([spawned.status, sleep(RELEASE_WAIT_MS)]);
-      if (exits) exits.push(ended);
-      else await ended;
-    } else {
-      await this.#signal(c.pid, signal);
-    }
+    await this.#signalClient(own, c.pid, signal);
+    if (!own) return;
+    const ended = Promise.race([own.status, sleep(RELEASE_WAIT_MS)]);
+    if (exits) exits.push(ended);
+    else await ended;
+  }
+
+  /** Signals a client: our own child directly, one a previous agent left through `#signal`. */
+  async #signalClient(own: SpawnedProcess | null, pid: number, signal: Deno.Signal): Promise<void> {
+    if (!own) return await this.#signal(pid, signal);
+    try {
+      own.kill(signal);
+    } catch { /* ended meanwhile */ }
   }
 
   /** Signals a process we did not spawn (a previous agent's client): Deno.kill needs an
@@ -476,11 +478,7 @@ export class DhcpSupervisor {
     const c = v.client;
     const own = c && v.spawned?.pid === c.pid ? v.spawned : null;
     if (c && (own || await this.#alive(c))) {
-      if (own) {
-        try {
-          own.kill("SIGUSR2");
-        } catch { /* ended meanwhile */ }
-      } else await this.#signal(c.pid, "SIGUSR2");
+      await this.#signalClient(own, c.pid, "SIGUSR2");
       const until = this.#d.now() + RELEASE_WAIT_MS;
       while (this.#d.now() < until && await exists(`${v.stem}.bound`)) await sleep(20);
     }
