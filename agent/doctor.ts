@@ -4,12 +4,17 @@
  *
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { Config } from "./config.ts";
 import { silentLogger } from "./log.ts";
 import { InterfaceCache, primarySubnet } from "./network/interface_cache.ts";
 import { parseNetmonLine } from "./network/netmon_client.ts";
-import { checkCertificate, IdentityError, loadIdentity } from "./session/identity.ts";
+import {
+  checkCertificate,
+  IdentityError,
+  keyPairProblem,
+  loadIdentity,
+} from "./session/identity.ts";
+import { nameText, parsePemCertificate, timeText } from "./session/x509.ts";
 import { socketIoSession } from "./session/socketio.ts";
 
 /** Outcome of one check. */
@@ -98,52 +103,84 @@ async function checkFiles(cfg: Config): Promise<CheckResult[]> {
     });
   }
   if (certPem !== null) {
-    try {
-      const cert = new X509Certificate(certPem);
-      const cn = checkCertificate(cert, certFile, Date.now());
-      out.push({
-        name: "certificate",
-        ok: true,
-        detail: `v3, CN=${cn}, valid until ${cert.validTo}`,
-      });
-      if (keyPem !== null) {
-        const match = cert.checkPrivateKey(createPrivateKey(keyPem));
-        out.push({
-          name: "key matches certificate",
-          ok: match,
-          detail: match ? "yes" : `${keyFile} does not belong to ${certFile}`,
-          ...(match ? {} : { hint: "install the key the certificate was issued for" }),
-        });
-      }
-    } catch (err) {
-      const msg = err instanceof IdentityError
-        ? err.message
-        : `${certFile}: ${(err as Error).message}`;
-      out.push({
-        name: "certificate",
-        ok: false,
-        detail: msg,
-        hint: "re-issue the device certificate (X.509 v3, CN = device id)",
-      });
-    }
+    out.push(...certificateChecks({ cert: certPem, key: keyPem, certFile, keyFile }, Date.now()));
   }
   return out;
 }
 
-async function checkServerCa(cfg: Config): Promise<CheckResult> {
-  if (!cfg.serverCa) return { name: "server CA", ok: true, detail: "system roots only" };
+/**
+ * The certificate's own check and, when the key could be read, whether the key belongs to it
+ * (asked of Deno's TLS stack, as {@linkcode loadIdentity} does). Pure but for that question.
+ */
+export function certificateChecks(
+  files: { cert: string; key: string | null; certFile: string; keyFile: string },
+  now: number,
+): CheckResult[] {
+  const { certFile, keyFile } = files;
   try {
-    const cert = new X509Certificate(await readable(cfg.serverCa));
-    return {
-      name: "server CA",
+    const cert = parsePemCertificate(files.cert);
+    const cn = checkCertificate(cert, certFile, now);
+    const out: CheckResult[] = [{
+      name: "certificate",
       ok: true,
-      detail: `${cfg.serverCa}: ${cert.subject.replaceAll("\n", ", ")}`,
-    };
+      detail: `v3, CN=${cn}, valid until ${timeText(cert.notAfter)}`,
+    }];
+    if (files.key === null) return out;
+    const problem = keyPairProblem(files.cert, files.key);
+    out.push(
+      problem === null
+        ? { name: "key matches certificate", ok: true, detail: "yes" }
+        : problem.kind === "mismatch"
+        ? {
+          name: "key matches certificate",
+          ok: false,
+          detail: `${keyFile} does not belong to ${certFile}`,
+          hint: "install the key the certificate was issued for",
+        }
+        : {
+          name: "key matches certificate",
+          ok: false,
+          detail: `${keyFile}: not a usable private key: ${problem.reason}`,
+          hint: "install the certificate's key unencrypted as PEM (RSA of 2048 bits or more, " +
+            "ECDSA or Ed25519)",
+        },
+    );
+    return out;
+  } catch (err) {
+    const msg = err instanceof IdentityError
+      ? err.message
+      : `${certFile}: not a PEM certificate: ${(err as Error).message}`;
+    return [{
+      name: "certificate",
+      ok: false,
+      detail: msg,
+      hint: "re-issue the device certificate (X.509 v3, CN = device id)",
+    }];
+  }
+}
+
+/** The server CA file, when one is configured: readable, and a PEM certificate (its subject). */
+export async function checkServerCa(cfg: Pick<Config, "serverCa">): Promise<CheckResult> {
+  if (!cfg.serverCa) return { name: "server CA", ok: true, detail: "system roots only" };
+  let text: string;
+  try {
+    text = await readable(cfg.serverCa);
   } catch (err) {
     return {
       name: "server CA",
       ok: false,
       detail: (err as Error).message,
+      hint: "point --server-ca at a PEM CA certificate",
+    };
+  }
+  try {
+    const cert = parsePemCertificate(text);
+    return { name: "server CA", ok: true, detail: `${cfg.serverCa}: ${nameText(cert.subject)}` };
+  } catch (err) {
+    return {
+      name: "server CA",
+      ok: false,
+      detail: `${cfg.serverCa}: not a PEM certificate: ${(err as Error).message}`,
       hint: "point --server-ca at a PEM CA certificate",
     };
   }

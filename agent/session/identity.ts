@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import { type Certificate, commonName, nameText, parsePemCertificate, timeText } from "./x509.ts";
 
 /** A startup problem with the device certificate; `file` names the culprit. */
 export class IdentityError extends Error {
@@ -34,58 +34,57 @@ export interface Identity {
   notAfter: Date;
 }
 
-/**
- * X.509 version of a DER certificate (1, 2 or 3). Pure: reads only the first bytes of the
- * TBSCertificate, where the optional `[0] EXPLICIT Version` sits; its absence means v1.
- */
-export function certVersion(der: Uint8Array): number {
-  let i = 0;
-  const skipHeader = (): void => {
-    i++; // tag
-    const len = der[i++]!;
-    if (len & 0x80) i += len & 0x7f; // long form: the length's own bytes follow
-  };
-  skipHeader(); // Certificate SEQUENCE
-  skipHeader(); // TBSCertificate SEQUENCE
-  if (der[i] !== 0xa0) return 1;
-  skipHeader(); // [0]
-  // INTEGER: tag 0x02, length 1, value 0|1|2 for v1|v2|v3
-  if (der[i] !== 0x02 || der[i + 1] !== 1) throw new SyntaxError("Malformed certificate version");
-  return der[i + 2]! + 1;
-}
-
-/** The CN of an RFC 2253-ish subject string as node:crypto prints it (one `K=V` per line). */
-export function commonName(subject: string): string | null {
-  for (const line of subject.split("\n")) {
-    const m = /^CN=(.*)$/.exec(line.trim());
-    if (m && m[1]!.trim() !== "") return m[1]!.trim();
-  }
-  return null;
-}
-
 /** Checks a certificate against `now` (ms); throws {@linkcode IdentityError} naming `certFile`. */
-export function checkCertificate(cert: X509Certificate, certFile: string, now: number): string {
-  const version = certVersion(new Uint8Array(cert.raw));
-  if (version !== 3) {
+export function checkCertificate(cert: Certificate, certFile: string, now: number): string {
+  if (cert.version !== 3) {
     throw new IdentityError(
       certFile,
-      `certificate is X.509 v${version}; TLS here requires v3 (re-issue it with extensions)`,
+      `certificate is X.509 v${cert.version}; TLS here requires v3 (re-issue it with extensions)`,
     );
   }
-  const from = Date.parse(cert.validFrom);
-  const to = Date.parse(cert.validTo);
-  if (now < from) {
-    throw new IdentityError(certFile, `certificate is not valid before ${cert.validFrom}`);
+  if (now < cert.notBefore.getTime()) {
+    throw new IdentityError(
+      certFile,
+      `certificate is not valid before ${timeText(cert.notBefore)}`,
+    );
   }
-  if (now > to) throw new IdentityError(certFile, `certificate expired on ${cert.validTo}`);
+  if (now > cert.notAfter.getTime()) {
+    throw new IdentityError(certFile, `certificate expired on ${timeText(cert.notAfter)}`);
+  }
   const cn = commonName(cert.subject);
   if (!cn) {
     throw new IdentityError(
       certFile,
-      `certificate subject has no CN (subject: ${cert.subject.replaceAll("\n", ", ")})`,
+      `certificate subject has no CN (subject: ${nameText(cert.subject) || "empty"})`,
     );
   }
   return cn;
+}
+
+/** Why a certificate and key cannot be used together; see {@linkcode keyPairProblem}. */
+export type KeyPairProblem =
+  | { kind: "mismatch" }
+  | { kind: "unusable"; reason: string };
+
+/**
+ * Asks Deno's TLS stack (rustls, the one the session connects with) whether `keyPem` is a key it
+ * can use and belongs to `certPem`; null when it does. Building a client parses both and compares
+ * the key's public half with the certificate's; it opens no connection and needs no permission.
+ * A key rustls cannot load here (encrypted, DSA, RSA-PSS, Ed448, RSA below 2048 bits) could not
+ * connect later either.
+ */
+export function keyPairProblem(certPem: string, keyPem: string): KeyPairProblem | null {
+  let client: Deno.HttpClient | undefined;
+  try {
+    client = Deno.createHttpClient({ cert: certPem, key: keyPem });
+    return null;
+  } catch (err) {
+    const reason = (err as Error).message;
+    // rustls: "keys may not be consistent: KeyMismatch" (CertifiedKey::keys_match)
+    return /\bKeyMismatch\b/.test(reason) ? { kind: "mismatch" } : { kind: "unusable", reason };
+  } finally {
+    client?.close();
+  }
 }
 
 async function readFile(file: string, what: string): Promise<string> {
@@ -101,34 +100,35 @@ async function readFile(file: string, what: string): Promise<string> {
   }
 }
 
-/** Loads and checks `<dir>/client.crt` and `<dir>/client.key`. */
-export async function loadIdentity(dir: string, now = Date.now()): Promise<Identity> {
-  const certFile = `${dir}/client.crt`;
-  const keyFile = `${dir}/client.key`;
-  const certPem = await readFile(certFile, "client certificate");
-  const keyPem = await readFile(keyFile, "client key");
-  let cert: X509Certificate;
+/**
+ * Checks PEM texts as {@linkcode loadIdentity} does (file names only for the messages); throws
+ * {@linkcode IdentityError} naming the file at fault.
+ */
+export function checkIdentity(
+  files: { cert: string; key: string; certFile: string; keyFile: string },
+  now: number,
+): Identity {
+  const { cert: certPem, key: keyPem, certFile, keyFile } = files;
+  let cert: Certificate;
   try {
-    cert = new X509Certificate(certPem);
+    cert = parsePemCertificate(certPem);
   } catch (err) {
     throw new IdentityError(certFile, `not a PEM certificate: ${(err as Error).message}`);
   }
   const agentId = checkCertificate(cert, certFile, now);
-  let matches: boolean;
-  try {
-    matches = cert.checkPrivateKey(createPrivateKey(keyPem));
-  } catch (err) {
-    throw new IdentityError(keyFile, `not a usable private key: ${(err as Error).message}`);
-  }
-  if (!matches) {
+  const problem = keyPairProblem(certPem, keyPem);
+  if (problem?.kind === "mismatch") {
     throw new IdentityError(keyFile, `private key does not match the certificate ${certFile}`);
   }
-  return {
-    agentId,
-    cert: certPem,
-    key: keyPem,
-    certFile,
-    keyFile,
-    notAfter: new Date(cert.validTo),
-  };
+  if (problem) throw new IdentityError(keyFile, `not a usable private key: ${problem.reason}`);
+  return { agentId, cert: certPem, key: keyPem, certFile, keyFile, notAfter: cert.notAfter };
+}
+
+/** Loads and checks `<dir>/client.crt` and `<dir>/client.key`. */
+export async function loadIdentity(dir: string, now = Date.now()): Promise<Identity> {
+  const certFile = `${dir}/client.crt`;
+  const keyFile = `${dir}/client.key`;
+  const cert = await readFile(certFile, "client certificate");
+  const key = await readFile(keyFile, "client key");
+  return checkIdentity({ cert, key, certFile, keyFile }, now);
 }
