@@ -9,7 +9,6 @@
  */
 import { parsePeriod, type StoredVnic } from "../contracts/mod.ts";
 import { type Config, helpText, parseConfig } from "./config.ts";
-import { formatReport, runDoctor } from "./doctor.ts";
 import { createDispatcher } from "./dispatch.ts";
 import { dockerodePort } from "./docker/dockerode_adapter.ts";
 import type { DockerPort } from "./docker/port.ts";
@@ -45,7 +44,6 @@ import { RuntimeView } from "./runtimes/view.ts";
 import { readSerialDevices } from "./serial/devices.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
-import { runUnpin } from "./unpin.ts";
 import { installGuard, RESTART_EXIT_CODE } from "./guard.ts";
 
 /** The default image of new runtimes (interfaces.md `--runtime-image`). */
@@ -479,9 +477,12 @@ async function main(): Promise<number> {
     return 2;
   }
   if (res.config.command === "unpin") {
+    // Loaded only for the command: the daemon never pays for it (issue 15).
+    const { runUnpin } = await import("./unpin.ts");
     return await runUnpin(res.config.stateDir, res.config.unpinRuntime);
   }
   if (res.config.command === "doctor") {
+    const { formatReport, runDoctor } = await import("./doctor.ts");
     const results = await runDoctor(res.config);
     console.log(formatReport(results));
     return results.every((r) => r.ok) ? 0 : 1;

@@ -5,7 +5,9 @@
  * start: its memory reducer compacting the heap once the start-up garbage stops growing), the
  * second right after it (the steady state: heartbeats, samplers, reconcile timer). Prints JSON.
  * Measured from `/proc/<pid>/stat`, `/proc/<pid>/status` and `/proc/<pid>/smaps_rollup` of the
- * agent process (this script runs with broad permissions; the agent keeps its own).
+ * agent process (this script runs with broad permissions; the agent keeps its own). The agent
+ * runs as its image runs it: the bundle, flags and environment of permissions.json
+ * (`shippedAgent`; decision 0012).
  *
  * Usage: deno run -A scripts/bench_agent.ts [--seconds 60]
  *
@@ -13,6 +15,8 @@
  */
 import { parseArgs } from "node:util";
 import { startDevCloud } from "./devcloud/server.ts";
+import { bundleAgent } from "./bundle.ts";
+import { loadPermissions, shippedRunArgs } from "./permissions.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 /** Linux USER_HZ: clock ticks per second of /proc/<pid>/stat times (100 on every mainstream arch). */
@@ -47,6 +51,21 @@ export function memoryBreakdown(pid: number): { anon: number; file: number; pss:
     file: mib(kb(/^RssFile:\s+(\d+)/m, status)),
     pss: mib(kb(/^Pss:\s+(\d+)/m, readProc(`/proc/${pid}/smaps_rollup`))),
   };
+}
+
+let bundled: Promise<string> | null = null;
+
+/**
+ * `deno run` arguments and environment of the agent as its image runs it: the bundle
+ * (`deno task bundle`, built once per process), the flags and the environment of
+ * permissions.json. Every figure here is of the shipped agent, not of the source tree.
+ */
+export async function shippedAgent(
+  extra: string[],
+): Promise<{ args: string[]; env: Record<string, string> }> {
+  const agent = (await loadPermissions()).agent;
+  await (bundled ??= bundleAgent());
+  return { args: shippedRunArgs(agent, ROOT.replace(/\/$/, ""), extra), env: agent.env ?? {} };
 }
 
 /** How a failed-connection run reaches no cloud. */
@@ -122,8 +141,6 @@ export async function benchFailedConnects(
     log: () => {},
   });
   const mtls = await cloud.issueDevice("bench-fail");
-  const flags = JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
-    .flags as string[];
   // tcp_refused: a port nothing listens on; tls_refused: the control plane, whose CA the agent is
   // not given (the handshake fails); dns_failure: a name no resolver answers.
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -134,28 +151,24 @@ export async function benchFailedConnects(
     : kind === "tls_refused"
     ? cloud.url
     : "https://eo-bench-unresolvable.invalid:8443";
+  const agent = await shippedAgent([
+    "--server-url",
+    url,
+    "--mtls-dir",
+    mtls,
+    "--state-dir",
+    `${dir}/state`,
+    "--log-level",
+    "WARNING",
+    "--docker-socket",
+    `${dir}/no-docker.sock`,
+    "--netmon-socket",
+    `${dir}/no-netmon.sock`,
+  ]);
   const measure = async (prefix: string[]) => {
     const child = new Deno.Command(prefix[0] ?? Deno.execPath(), {
-      args: [
-        ...prefix.slice(1),
-        ...(prefix.length ? [Deno.execPath()] : []),
-        "run",
-        ...flags,
-        `${ROOT}agent/main.ts`,
-        "--server-url",
-        url,
-        "--mtls-dir",
-        mtls,
-        "--state-dir",
-        `${dir}/state`,
-        "--log-level",
-        "WARNING",
-        "--docker-socket",
-        `${dir}/no-docker.sock`,
-        "--netmon-socket",
-        `${dir}/no-netmon.sock`,
-      ],
-      env: { ORCHESTRATOR_TEST_RETRY_MS: String(FAST_RETRY_MS), NO_COLOR: "1" },
+      args: [...prefix.slice(1), ...(prefix.length ? [Deno.execPath()] : []), ...agent.args],
+      env: { ...agent.env, ORCHESTRATOR_TEST_RETRY_MS: String(FAST_RETRY_MS), NO_COLOR: "1" },
       stdout: "piped",
       stderr: "null",
     }).spawn();
@@ -218,27 +231,24 @@ export async function benchAgent(
     log: () => {},
   });
   const mtls = await cloud.issueDevice("bench");
-  const flags = JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
-    .flags as string[];
+  const agent = await shippedAgent([
+    "--server-url",
+    cloud.url,
+    "--mtls-dir",
+    mtls,
+    "--server-ca",
+    cloud.caFile,
+    "--state-dir",
+    `${dir}/state`,
+    "--log-level",
+    "WARNING",
+    "--runtime-image",
+    "edge-orchestrator/openplc-standin:latest",
+  ]);
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...flags,
-      `${ROOT}agent/main.ts`,
-      "--server-url",
-      cloud.url,
-      "--mtls-dir",
-      mtls,
-      "--server-ca",
-      cloud.caFile,
-      "--state-dir",
-      `${dir}/state`,
-      "--log-level",
-      "WARNING",
-      "--runtime-image",
-      "edge-orchestrator/openplc-standin:latest",
-    ],
+    args: agent.args,
+    env: agent.env,
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -360,28 +370,25 @@ export async function benchRunCommands(measured = 30_000): Promise<number> {
     log: () => {},
   });
   const mtls = await cloud.issueDevice("bench-rc");
-  const flags = JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
-    .flags as string[];
+  const agent = await shippedAgent([
+    "--server-url",
+    cloud.url,
+    "--mtls-dir",
+    mtls,
+    "--server-ca",
+    cloud.caFile,
+    "--state-dir",
+    `${dir}/state`,
+    "--log-level",
+    "WARNING",
+    "--netmon-socket",
+    `${dir}/no-netmon.sock`,
+    "--runtime-image",
+    "edge-orchestrator/openplc-standin:latest",
+  ]);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...flags,
-      `${ROOT}agent/main.ts`,
-      "--server-url",
-      cloud.url,
-      "--mtls-dir",
-      mtls,
-      "--server-ca",
-      cloud.caFile,
-      "--state-dir",
-      `${dir}/state`,
-      "--log-level",
-      "WARNING",
-      "--netmon-socket",
-      `${dir}/no-netmon.sock`,
-      "--runtime-image",
-      "edge-orchestrator/openplc-standin:latest",
-    ],
+    args: agent.args,
+    env: agent.env,
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -31,6 +31,7 @@
 import { parseArgs } from "node:util";
 import { seededRandom } from "../agent/session/seeded_random.ts";
 import { type DevCloud, startDevCloud } from "./devcloud/server.ts";
+import { shippedAgent } from "./bench_agent.ts";
 import {
   ensureStandin,
   freeNets,
@@ -60,7 +61,6 @@ import {
   sampleProcess,
 } from "./soak_host.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 /** Samples every 10 s: six points a minute make the fit of a 2-minute window meaningful. */
 const SAMPLE_MS = 10_000;
 /** The 2 MiB aim of issue 14: fitted RSS growth after warm-up. */
@@ -171,10 +171,10 @@ export class AgentProcess {
   rewired = 0;
   tail: string[] = [];
 
-  constructor(args: string[]) {
+  constructor(args: string[], env: Record<string, string> = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
       args,
-      env: { ORCHESTRATOR_TEST_RETRY_MS: String(FAST_RETRY_MS), NO_COLOR: "1" },
+      env: { ...env, ORCHESTRATOR_TEST_RETRY_MS: String(FAST_RETRY_MS), NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -287,14 +287,8 @@ export async function benchSoak(
     netmon = new HostNetmon(`${dir}/netmon/netmon.sock`, DEBOUNCE_MS);
     // Diagnosis only (`--agent-v8-flags`): e.g. a small old-space limit tells a leak (the agent
     // dies out of memory) from a heap V8 lets grow before collecting (RSS stays under it).
-    const flags = (JSON.parse(Deno.readTextFileSync(`${ROOT}permissions.json`)).agent
-      .flags as string[]).map((f) =>
-        extraV8Flags && f.startsWith("--v8-flags=") ? `${f},${extraV8Flags}` : f
-      );
-    agent = new AgentProcess([
-      "run",
-      ...flags,
-      `${ROOT}agent/main.ts`,
+    // The agent as its image runs it (bundle, flags, environment: shippedAgent).
+    const shipped = await shippedAgent([
       "--server-url",
       `https://localhost:${cloud.port}`,
       "--mtls-dir",
@@ -310,6 +304,12 @@ export async function benchSoak(
       "--log-level",
       "INFO",
     ]);
+    agent = new AgentProcess(
+      shipped.args.map((f) =>
+        extraV8Flags && f.startsWith("--v8-flags=") ? `${f},${extraV8Flags}` : f
+      ),
+      shipped.env,
+    );
     const a = agent;
     if (!await cloud.waitConnected(60_000)) throw new Error("the agent did not connect");
 

@@ -15,6 +15,17 @@ export interface ProgramPermissions {
   entry: string;
   /** Deno permission flags, never `-A`. */
   flags: string[];
+  /**
+   * Environment the program starts with wherever it is started for real (task, image, bench):
+   * the agent's glibc malloc setting (docs/decisions/0012-agent-footprint.md).
+   */
+  env?: Record<string, string>;
+  /**
+   * The shipped program is this one bundled file (the agent's image runs it): `output` relative
+   * to the repository root (or the image's /app), `external` the npm packages left out, which
+   * the program answers itself at run time (agent/docker/dockerode_slim.ts).
+   */
+  bundle?: { output: string; external: string[] };
 }
 
 const ROOT = new URL("../", import.meta.url);
@@ -31,9 +42,49 @@ export async function loadPermissions(): Promise<Record<ProgramName, ProgramPerm
   return raw;
 }
 
-/** The deno.json task command of a program. */
+/** `K=V ` for each variable of the program's environment (a shell / deno task prefix). */
+function envPrefix(p: ProgramPermissions): string {
+  return Object.entries(p.env ?? {}).map(([k, v]) => `${k}=${v} `).join("");
+}
+
+/** The deno.json task command of a program (from the source tree: the task is for development). */
 export function taskCommand(p: ProgramPermissions): string {
-  return `deno run ${p.flags.join(" ")} ${p.entry}`;
+  return `${envPrefix(p)}deno run ${p.flags.join(" ")} ${p.entry}`;
+}
+
+/**
+ * `deno bundle` argument vector of a bundled program: one file for Deno, minified (measured:
+ * 1.5 MiB less RSS for the agent than the same bundle unminified: V8 keeps the source). Not
+ * `--keep-names`: with it Deno 2.9 no longer gives the bundle its `require` (every npm package's
+ * first `require` throws "Dynamic require ... is not supported").
+ */
+export function bundleArgs(p: ProgramPermissions, output = p.bundle?.output): string[] {
+  if (!p.bundle || !output) throw new TypeError(`${p.entry} is not bundled (permissions.json)`);
+  return [
+    "bundle",
+    "--frozen-lockfile",
+    "--platform",
+    "deno",
+    "--minify",
+    ...p.bundle.external.flatMap((e) => ["--external", e]),
+    "--output",
+    output,
+    p.entry,
+  ];
+}
+
+/**
+ * `deno run` argument vector of the shipped form of a program: its bundle when it has one (no
+ * config: the bundle needs no import map, lockfile or npm resolution), else its entry.
+ */
+export function shippedRunArgs(
+  p: ProgramPermissions,
+  root: string,
+  extra: string[] = [],
+): string[] {
+  return p.bundle
+    ? ["run", "--no-config", ...p.flags, `${root}/${p.bundle.output}`, ...extra]
+    : ["run", ...p.flags, `${root}/${p.entry}`, ...extra];
 }
 
 /** `deno run` argument vector (for subprocesses in tests, demo and bench). */
@@ -41,10 +92,22 @@ export function runArgs(p: ProgramPermissions, extra: string[] = []): string[] {
   return ["run", ...p.flags, p.entry, ...extra];
 }
 
-/** The exec-form ENTRYPOINT line of a Dockerfile (the image keeps the source tree in /app). */
+/** The exec-form ENTRYPOINT line of a Dockerfile (the image keeps its files in /app). */
 export function dockerEntrypoint(p: ProgramPermissions): string {
-  const argv = ["deno", "run", "--cached-only", ...p.flags, `/app/${p.entry}`];
+  const [run, ...rest] = shippedRunArgs(p, "/app");
+  const argv = ["deno", run!, "--cached-only", ...rest];
   return `ENTRYPOINT ${JSON.stringify(argv).replaceAll('","', '", "')}`;
+}
+
+/** The Dockerfile `ENV` line of a program's environment, or null when it has none. */
+export function dockerEnv(p: ProgramPermissions): string | null {
+  const vars = Object.entries(p.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  return vars.length ? `ENV ${vars.join(" ")}` : null;
+}
+
+/** The build stage's bundle command of a Dockerfile (one line inside its `RUN`). */
+export function dockerBundle(p: ProgramPermissions): string {
+  return `    deno ${bundleArgs(p).join(" ")}`;
 }
 
 /** The `deno compile` argument vector of a program for one target. */

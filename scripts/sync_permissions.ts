@@ -1,11 +1,14 @@
 /**
- * Rewrites the deno.json tasks and the Dockerfile ENTRYPOINT lines from permissions.json
- * (`deno task sync-permissions`). The compile task reads permissions.json at run time.
+ * Rewrites the deno.json tasks and the Dockerfile ENTRYPOINT, ENV and bundle lines from
+ * permissions.json (`deno task sync-permissions`). The compile task reads permissions.json at
+ * run time.
  *
  * @module
  */
 import {
+  dockerBundle,
   dockerEntrypoint,
+  dockerEnv,
   DOCKERFILES,
   loadPermissions,
   type ProgramName,
@@ -15,14 +18,16 @@ import {
 const perms = await loadPermissions();
 const config = JSON.parse(await Deno.readTextFile("deno.json"));
 for (const name of Object.keys(perms) as ProgramName[]) {
-  config.tasks[name] = taskCommand(perms[name]);
+  const p = perms[name];
+  config.tasks[name] = taskCommand(p);
   const file = DOCKERFILES[name];
   if (!file) continue;
-  const text = await Deno.readTextFile(file);
-  await Deno.writeTextFile(
-    file,
-    text.replace(/^ENTRYPOINT \["deno", "run".*$/m, dockerEntrypoint(perms[name])),
-  );
+  let text = (await Deno.readTextFile(file))
+    .replace(/^ENTRYPOINT \["deno", "run".*$/m, dockerEntrypoint(p));
+  if (p.bundle) text = text.replace(/^ {4}deno bundle .*$/m, dockerBundle(p));
+  const env = dockerEnv(p);
+  if (env) text = text.replace(/^ENV MALLOC_.*$/m, env);
+  await Deno.writeTextFile(file, text);
 }
 await Deno.writeTextFile("deno.json", JSON.stringify(config, null, 2) + "\n");
 console.log("deno.json tasks and Dockerfile entry points now match permissions.json");

@@ -11,5 +11,6 @@ Deno.test("dockerode loads with gRPC and ssh2 stood in (the agent's RSS budget)"
     "@grpc/proto-loader",
     "ssh2",
     "tar-fs",
+    "uuid",
   ]);
 });

@@ -6,12 +6,15 @@ import assert from "node:assert/strict";
 import {
   COMPILE_TARGETS,
   compileArgs,
+  dockerBundle,
   dockerEntrypoint,
+  dockerEnv,
   DOCKERFILES,
   loadPermissions,
   type ProgramName,
   taskCommand,
 } from "../scripts/permissions.ts";
+import { SLIMMED } from "../agent/docker/dockerode_slim.ts";
 
 const perms = await loadPermissions();
 const config = JSON.parse(await Deno.readTextFile("deno.json"));
@@ -28,6 +31,22 @@ Deno.test("Dockerfile entry points match permissions.json", async () => {
     const lines = text.split("\n").filter((l) => l.startsWith("ENTRYPOINT"));
     assert.deepEqual(lines, [dockerEntrypoint(perms[name])], `${file} drifted`);
   }
+});
+
+Deno.test("the agent's image bundles it as permissions.json says and starts it with its environment", async () => {
+  for (const [name, file] of Object.entries(DOCKERFILES) as [ProgramName, string][]) {
+    const p = perms[name];
+    const lines = (await Deno.readTextFile(file)).split("\n");
+    if (p.bundle) {
+      assert.deepEqual(lines.filter((l) => /^ {4}deno bundle /.test(l)), [dockerBundle(p)], file);
+    }
+    const env = dockerEnv(p);
+    if (env) assert.ok(lines.includes(env), `${file} lacks "${env}"`);
+  }
+});
+
+Deno.test("the agent's bundle leaves out exactly what dockerode_slim answers", () => {
+  assert.deepEqual([...perms.agent.bundle!.external].sort(), [...SLIMMED]);
 });
 
 Deno.test("deno task compile uses the shared flags for both targets", async () => {

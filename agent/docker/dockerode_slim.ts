@@ -1,10 +1,11 @@
 /**
- * Keeps two of dockerode's eager dependencies out of the agent's memory. Import it before
- * dockerode (the adapter's first import does).
+ * Keeps dockerode's eager dependencies that the agent never uses out of its memory. Import it
+ * before dockerode (the adapter's first import does).
  *
  * dockerode loads `@grpc/grpc-js` and `@grpc/proto-loader` when it starts, only for BuildKit
  * sessions of `buildImage`, and `tar-fs` and `@balena/dockerignore`, only for `buildImage`'s
- * build contexts. docker-modem loads `ssh2` when it starts, only for `ssh://` Docker hosts. The
+ * build contexts, and `uuid` (which loads Node's `crypto`), only for BuildKit session ids.
+ * docker-modem loads `ssh2` when it starts, only for `ssh://` Docker hosts. The
  * agent builds no images and talks to the local engine's Unix socket only, so none is ever used.
  * Measured with the agent's other imports (then socket.io-client, and zod) already loaded:
  * dockerode adds 18 MiB of RSS, 5 MiB without them; the whole agent idled at ~73 MiB instead of
@@ -28,10 +29,17 @@ const UNUSED: Record<string, string> = {
   "ssh2": "ssh:// Docker hosts (the agent uses the local engine's Unix socket)",
   "tar-fs": "build contexts of buildImage (the agent builds no images)",
   "@balena/dockerignore": "build contexts of buildImage (the agent builds no images)",
+  "uuid": "session ids of buildImage's BuildKit sessions (the agent builds no images)",
 };
 
 /** Only these packages' requests are answered: no other package can be affected. */
 const FROM = /[\\/](dockerode|docker-modem)[\\/]/;
+/**
+ * The shipped agent is one bundled file (`deno task bundle`, docs/decisions/0012): there every
+ * `require` comes from that file, which is also this module's own. From the source tree this is
+ * dockerode_slim.ts itself, which requires nothing, so the extra match changes nothing there.
+ */
+const SELF = import.meta.filename ?? "";
 
 const handedOut = new Set<string>();
 
@@ -58,12 +66,20 @@ interface CjsLoader {
 const loader = Module as unknown as CjsLoader;
 const original = loader._load;
 loader._load = function (request, parent, isMain) {
-  if (request in UNUSED && FROM.test(parent?.filename ?? "")) {
+  const from = parent?.filename ?? "";
+  if (request in UNUSED && (FROM.test(from) || (SELF !== "" && from === SELF))) {
     handedOut.add(request);
     return standIn(request);
   }
   return original.call(this, request, parent, isMain);
 };
+
+/**
+ * Every request answered with a stand-in (sorted). The agent's bundle (permissions.json
+ * `agent.bundle.external`) leaves exactly these out, so that they are asked for at run time and
+ * answered here; a test checks the two lists agree.
+ */
+export const SLIMMED: readonly string[] = Object.keys(UNUSED).sort();
 
 /** The modules dockerode asked for and got a stand-in for (sorted). */
 export function slimmedModules(): string[] {
