@@ -24,7 +24,7 @@ COPY agent/ agent/
 # and never stored in a layer. Without the secret Deno trusts its built-in roots.
 RUN --mount=type=secret,id=extra_ca,required=false \
     if [ -s /run/secrets/extra_ca ]; then export DENO_CERT=/run/secrets/extra_ca; fi; \
-    deno bundle --frozen-lockfile --platform deno --minify --external @balena/dockerignore --external @grpc/grpc-js --external @grpc/proto-loader --external ssh2 --external tar-fs --external uuid --output dist/agent.js agent/main.ts
+    deno bundle --frozen-lockfile --platform deno --minify --external @balena/dockerignore --external @grpc/grpc-js --external @grpc/proto-loader --external docker-modem --external tar-fs --external uuid --output dist/agent.js agent/main.ts
 
 FROM debian:bookworm-slim
 # busybox-static: /bin/busybox gives the DHCP client (udhcpc) run in each runtime's namespace for

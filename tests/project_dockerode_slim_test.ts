@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { slimmedModules } from "../agent/docker/dockerode_slim.ts";
 import { dockerodePort } from "../agent/docker/dockerode_adapter.ts";
 
-Deno.test("dockerode loads with gRPC and ssh2 stood in (the agent's RSS budget)", () => {
+Deno.test("dockerode loads with gRPC, docker-modem and the build-only packages stood in (the agent's RSS budget)", () => {
   assert.equal(typeof dockerodePort, "function");
   assert.deepEqual(slimmedModules(), [
     "@balena/dockerignore",
     "@grpc/grpc-js",
     "@grpc/proto-loader",
-    "ssh2",
+    "docker-modem",
     "tar-fs",
     "uuid",
   ]);

@@ -1,12 +1,14 @@
 /**
  * The {@linkcode DockerPort} over dockerode: the only file that imports it. Translates our shapes
- * to the engine's JSON and engine errors to {@linkcode DockerError}.
+ * to the engine's JSON and engine errors to {@linkcode DockerError}. dockerode builds the
+ * requests; ./fetch_modem.ts sends them with Deno's HTTP client (decision 0012).
  *
  * @module
  */
 import "./dockerode_slim.ts"; // first: keeps gRPC and ssh2 out before dockerode loads
 import Docker from "dockerode";
 import { wrap } from "./errors.ts";
+import { FetchModem, ndjsonSplitter, readText } from "./fetch_modem.ts";
 import {
   type CallOptions,
   type ContainerInfo,
@@ -167,7 +169,9 @@ function toNetworkInfo(n: Json): NetworkInfo {
 /** Builds the port over the engine's Unix socket (e.g. `/var/run/docker.sock`). */
 export function dockerodePort(socketPath: string): DockerPort {
   // Typed loosely: every call passes dockerode an `abortSignal` option its typings do not list.
-  const docker: Json = new Docker({ socketPath });
+  // dockerode builds the requests; FetchModem sends them over Deno's HTTP client (decision 0012).
+  const modem = new FetchModem(socketPath);
+  const docker: Json = new Docker({ modem } as Json);
   return {
     version: (o) =>
       call("Cannot read the Docker version", async (abortSignal) => {
@@ -204,14 +208,11 @@ export function dockerodePort(socketPath: string): DockerPort {
         docker.pull(
           ref,
           { abortSignal: signal } as Json,
-          (err: unknown, stream: NodeJS.ReadableStream & { destroy?(): void }) => {
+          (err: unknown, stream: ReadableStream<Uint8Array>) => {
             if (err) return fail(err);
-            const onAbort = () => stream.destroy?.();
-            signal.addEventListener("abort", onAbort, { once: true });
-            docker.modem.followProgress(
+            modem.followProgress(
               stream,
               (e: unknown) => {
-                signal.removeEventListener("abort", onAbort);
                 if (e || signal.aborted) fail(e ?? new Error("aborted"));
                 else resolve();
               },
@@ -223,6 +224,7 @@ export function dockerodePort(socketPath: string): DockerPort {
                   total: p.progressDetail?.total,
                 } as PullProgress);
               },
+              signal, // aborting also closes the stream
             );
           },
         );
@@ -401,40 +403,18 @@ export function dockerodePort(socketPath: string): DockerPort {
               type: ["container", "network"],
               event: ["die", "destroy", "start", "stop", "disconnect", "connect"],
             },
-          }) as unknown as NodeJS.ReadableStream & { destroy(): void };
-          await new Promise<void>((resolve, reject) => {
-            const stop = () => {
-              stream.destroy();
-              resolve();
-            };
-            if (signal.aborted) return stop();
-            signal.addEventListener("abort", stop, { once: true });
-            let buffer = "";
-            stream.on("data", (chunk: Uint8Array | string) => {
-              buffer += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-              let nl: number;
-              while ((nl = buffer.indexOf("\n")) >= 0) {
-                const line = buffer.slice(0, nl).trim();
-                buffer = buffer.slice(nl + 1);
-                if (!line) continue;
-                try {
-                  const e: Json = JSON.parse(line);
-                  const attrs: Record<string, string> = e.Actor?.Attributes ?? {};
-                  const { name = "", ...labels } = attrs;
-                  onEvent({ type: e.Type ?? "", action: e.Action ?? "", name, labels });
-                } catch { /* a partial or foreign line: ignore */ }
-              }
-            });
-            stream.on("end", () => {
-              signal.removeEventListener("abort", stop);
-              resolve();
-            });
-            stream.on("error", (err: unknown) => {
-              signal.removeEventListener("abort", stop);
-              if (signal.aborted) resolve();
-              else reject(err);
-            });
+            abortSignal: signal,
+          }) as ReadableStream<Uint8Array>;
+          // A line that is not JSON is skipped (the splitter's default), the next ones count.
+          const push = ndjsonSplitter((e: Json) => {
+            const attrs: Record<string, string> = e.Actor?.Attributes ?? {};
+            const { name = "", ...labels } = attrs;
+            try {
+              onEvent({ type: e.Type ?? "", action: e.Action ?? "", name, labels });
+            } catch { /* the listener's problem: the stream goes on */ }
           });
+          // Ends when the engine closes the stream (a restart), or at once when `signal` aborts.
+          await readText(stream, push, signal);
         },
         undefined,
         EVENTS_NO_TIMEOUT_MS,

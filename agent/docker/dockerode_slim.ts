@@ -4,9 +4,10 @@
  *
  * dockerode loads `@grpc/grpc-js` and `@grpc/proto-loader` when it starts, only for BuildKit
  * sessions of `buildImage`, and `tar-fs` and `@balena/dockerignore`, only for `buildImage`'s
- * build contexts, and `uuid` (which loads Node's `crypto`), only for BuildKit session ids.
- * docker-modem loads `ssh2` when it starts, only for `ssh://` Docker hosts. The
- * agent builds no images and talks to the local engine's Unix socket only, so none is ever used.
+ * build contexts, and `uuid` (which loads Node's `crypto`), only for BuildKit session ids. It
+ * loads `docker-modem`, its default transport, which the agent replaces (./fetch_modem.ts), so
+ * docker-modem's own load (Node's http, streams, `ssh2`) never happens either. The agent builds
+ * no images and talks to the local engine's Unix socket only, so none is ever used.
  * Measured with the agent's other imports (then socket.io-client, and zod) already loaded:
  * dockerode adds 18 MiB of RSS, 5 MiB without them; the whole agent idled at ~73 MiB instead of
  * ~83 (budget 70). The session has spoken Socket.IO itself since (decision 0001).
@@ -26,10 +27,11 @@ import Module from "node:module";
 const UNUSED: Record<string, string> = {
   "@grpc/grpc-js": "BuildKit sessions of buildImage (the agent builds no images)",
   "@grpc/proto-loader": "BuildKit sessions of buildImage (the agent builds no images)",
-  "ssh2": "ssh:// Docker hosts (the agent uses the local engine's Unix socket)",
   "tar-fs": "build contexts of buildImage (the agent builds no images)",
   "@balena/dockerignore": "build contexts of buildImage (the agent builds no images)",
   "uuid": "session ids of buildImage's BuildKit sessions (the agent builds no images)",
+  "docker-modem":
+    "dockerode's default transport (the agent gives dockerode its own, fetch_modem.ts)",
 };
 
 /** Only these packages' requests are answered: no other package can be affected. */
