@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { dockerodePort } from "../agent/docker/dockerode_adapter.ts";
 import { DockerError, type DockerEvent } from "../agent/docker/port.ts";
 import { ensureStandin, realPort, sh, skipReason, STANDIN, TEST_LABELS } from "./docker_helpers.ts";
+import { serveImage } from "./oci_registry.ts";
 
 const skip = await skipReason();
 if (skip) console.log(`docker_port_test skipped: ${skip}`);
@@ -74,6 +75,24 @@ Deno.test("Docker port over the engine: errors, filters, events, shutdown", opts
       );
       assert.ok(err instanceof DockerError, String(err));
       assert.match(err.message, /127\.0\.0\.1:1/);
+    });
+
+    await t.step("a pull streams its progress to the end, then the image is there", async () => {
+      const registry = await serveImage(STANDIN);
+      try {
+        const progress: string[] = [];
+        await port.pullImage(registry.ref, (p) => progress.push(p.status));
+        assert.ok(await port.imageExists(registry.ref), registry.log.join("\n"));
+        assert.ok(progress.some((s) => /Pulling from eo-test\/img/.test(s)), progress.join("\n"));
+        assert.match(progress.at(-1) ?? "", /Status: (Downloaded newer image|Image is up to date)/);
+        assert.ok(
+          registry.log.some((l) => /^(GET|HEAD) \/v2\/eo-test\/img\/manifests\/1 200$/.test(l)),
+          registry.log.join("\n"),
+        );
+      } finally {
+        await sh("docker", "rmi", registry.ref).catch(() => {});
+        await registry.stop();
+      }
     });
   } finally {
     await sh("docker", "rm", "-f", name).catch(() => {});
