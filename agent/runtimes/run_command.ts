@@ -35,7 +35,7 @@ import {
 
 /**
  * Node's TLS module, loaded on the first connection: an agent whose cloud sends no run_command
- * never pays for it (about 1 MiB of the idle agent's RSS, issue 15).
+ * never loads it (issue 15, decision 0012).
  */
 let tlsModule: Promise<typeof import("node:tls")> | null = null;
 function nodeTls(): Promise<typeof import("node:tls")> {
