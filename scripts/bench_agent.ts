@@ -276,8 +276,26 @@ export async function benchAgent(
     const connectMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 5_000)); // let start-up work (imports, first samples) settle
     const beatsBefore = cloud.heartbeats("bench").length;
-    const first = await idle(seconds);
-    const zero = await idle(seconds);
+    // The floor, in the same window: a Deno process that only wakes every 5 s, as the agent's
+    // heartbeat does. What one wake-up of a Deno process costs depends on the machine (on the
+    // same 2 cores: 0.3-0.5 % one day, near 0 another); the agent's figure reads against it.
+    const floor = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "setInterval(() => {}, 5000)"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let first, zero, floorCpu;
+    try {
+      first = await idle(seconds);
+      const f0 = procTimes(floor.pid).ticks;
+      const w0 = performance.now();
+      zero = await idle(seconds);
+      const fWall = (performance.now() - w0) / 1000;
+      floorCpu = Math.round(((procTimes(floor.pid).ticks - f0) / HZ / fWall) * 100 * 1000) / 1000;
+    } finally {
+      floor.kill("SIGKILL");
+      await floor.status;
+    }
     const mem = memoryBreakdown(child.pid);
     // Heartbeat jitter: gaps between arrivals at the control plane, against the 5 s interval.
     const beats = cloud.heartbeats("bench").slice(beatsBefore).map((h) => h.receivedAt);
@@ -288,6 +306,7 @@ export async function benchAgent(
       idle_seconds: Math.round(zero.wall),
       idle_cpu_percent: zero.cpu,
       idle_cpu_percent_first_window: first.cpu,
+      idle_cpu_percent_deno_floor: floorCpu,
       idle_rss_mib: zero.rss,
       idle_rss_anon_mib: mem.anon,
       idle_rss_file_mib: mem.file,
