@@ -68,6 +68,22 @@ export async function shippedAgent(
   return { args: shippedRunArgs(agent, ROOT.replace(/\/$/, ""), extra), env: agent.env ?? {} };
 }
 
+/** Flags of an agent connected to the bench's control plane, state under `dir`, quiet log. */
+function connectedArgs(url: string, caFile: string, mtls: string, dir: string): string[] {
+  return [
+    "--server-url",
+    url,
+    "--mtls-dir",
+    mtls,
+    "--server-ca",
+    caFile,
+    "--state-dir",
+    `${dir}/state`,
+    "--log-level",
+    "WARNING",
+  ];
+}
+
 /** How a failed-connection run reaches no cloud. */
 export type FailureKind = "tcp_refused" | "tls_refused" | "dns_failure";
 
@@ -232,16 +248,7 @@ export async function benchAgent(
   });
   const mtls = await cloud.issueDevice("bench");
   const agent = await shippedAgent([
-    "--server-url",
-    cloud.url,
-    "--mtls-dir",
-    mtls,
-    "--server-ca",
-    cloud.caFile,
-    "--state-dir",
-    `${dir}/state`,
-    "--log-level",
-    "WARNING",
+    ...connectedArgs(cloud.url, cloud.caFile, mtls, dir),
     "--runtime-image",
     "edge-orchestrator/openplc-standin:latest",
   ]);
@@ -390,16 +397,7 @@ export async function benchRunCommands(measured = 30_000): Promise<number> {
   });
   const mtls = await cloud.issueDevice("bench-rc");
   const agent = await shippedAgent([
-    "--server-url",
-    cloud.url,
-    "--mtls-dir",
-    mtls,
-    "--server-ca",
-    cloud.caFile,
-    "--state-dir",
-    `${dir}/state`,
-    "--log-level",
-    "WARNING",
+    ...connectedArgs(cloud.url, cloud.caFile, mtls, dir),
     "--netmon-socket",
     `${dir}/no-netmon.sock`,
     "--runtime-image",

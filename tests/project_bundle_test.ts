@@ -13,15 +13,13 @@ Deno.test("the bundled agent loads, answers --help and runs doctor", async () =>
   const dir = await Deno.makeTempDir({ prefix: "eo_bundle_" });
   try {
     const agent = (await loadPermissions()).agent;
-    const file = await bundleAgent(`${dir}/agent.js`);
+    const file = await bundleAgent(`${dir}/${agent.bundle!.output}`);
     const text = await Deno.readTextFile(file);
     // Node's crypto is not in the agent's idle path (issue 15): only Web Crypto and Deno's TLS.
     assert.doesNotMatch(text, /from\s*"node:crypto"/);
     const run = async (extra: string[]) => {
-      const args = shippedRunArgs(agent, dir, extra);
-      args[args.indexOf(`${dir}/${agent.bundle!.output}`)] = file;
       const out = await new Deno.Command(Deno.execPath(), {
-        args,
+        args: shippedRunArgs(agent, dir, extra),
         env: agent.env,
         cwd: dir,
         stdout: "piped",

@@ -8,7 +8,7 @@
 import "./dockerode_slim.ts"; // first: keeps gRPC and ssh2 out before dockerode loads
 import Docker from "dockerode";
 import { wrap } from "./errors.ts";
-import { FetchModem, ndjsonSplitter, readText } from "./fetch_modem.ts";
+import { FetchModem, followProgress, ndjsonSplitter, readText } from "./fetch_modem.ts";
 import {
   type CallOptions,
   type ContainerInfo,
@@ -210,7 +210,7 @@ export function dockerodePort(socketPath: string): DockerPort {
           { abortSignal: signal } as Json,
           (err: unknown, stream: ReadableStream<Uint8Array>) => {
             if (err) return fail(err);
-            modem.followProgress(
+            followProgress(
               stream,
               (e: unknown) => {
                 if (e || signal.aborted) fail(e ?? new Error("aborted"));

@@ -285,16 +285,6 @@ export class FetchModem {
     return json ?? text;
   }
 
-  /** {@linkcode followProgress} (docker-modem has it on the modem). */
-  followProgress(
-    stream: ReadableStream<Uint8Array>,
-    onFinished: (err: unknown, output: unknown[]) => void,
-    onProgress?: (o: unknown) => void,
-    signal?: AbortSignal,
-  ): void {
-    followProgress(stream, onFinished, onProgress, signal);
-  }
-
   /** Not used by the agent (no attach, no logs). */
   demuxStream(): never {
     throw new TypeError("demuxStream is not supported by the agent's Docker transport");
