@@ -65,16 +65,24 @@ export interface HealthFileDeps {
   write?: (path: string, text: string) => Promise<void>;
 }
 
-/** Temp file (created new, never an existing one or a symlink) renamed over `path`. */
-async function replaceFile(path: string, text: string): Promise<void> {
+/**
+ * Temp file (created new, never an existing one or a symlink) renamed over `path`. Synchronous
+ * on purpose: a few hundred bytes on the local state directory, written every tick; Deno runs
+ * each async file call on a worker thread, so the async form cost three thread hand-offs and
+ * wake-ups per tick for nothing (issue 15). The log file is written the same way.
+ */
+function replaceFile(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    await Deno.writeTextFile(tmp, text, { createNew: true, mode: 0o644 });
-    await Deno.rename(tmp, path);
+    Deno.writeTextFileSync(tmp, text, { createNew: true, mode: 0o644 });
+    Deno.renameSync(tmp, path);
   } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
+    try {
+      Deno.removeSync(tmp);
+    } catch { /* never created */ }
+    return Promise.reject(err);
   }
+  return Promise.resolve();
 }
 
 /**

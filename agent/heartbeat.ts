@@ -10,6 +10,7 @@ import type { Logger } from "./log.ts";
 import type { HostSnapshot } from "./metrics/host.ts";
 import { round1 } from "./metrics/downsample.ts";
 import type { Session } from "./session/types.ts";
+import { type Every, intervalEvery } from "./ticker.ts";
 
 /** Agent version reported in heartbeats (an allowed extra field). */
 export const AGENT_VERSION = "0.1.0";
@@ -61,6 +62,8 @@ export interface HeartbeatDeps {
   now?: () => number;
   /** Called on every tick, connected or not (the container health file). */
   onTick?: () => void;
+  /** The agent's shared clock (agent/ticker.ts); plain intervals when absent. */
+  every?: Every;
 }
 
 /** Starts emitting; returns a stop function. */
@@ -78,12 +81,12 @@ export function startHeartbeat(deps: HeartbeatDeps): () => void {
     );
     if (deps.session.emit("heartbeat", hb)) deps.log.debug("Heartbeat sent", { cpu: hb.cpu_usage });
   };
-  const timer = setInterval(() => {
+  const stop = (deps.every ?? intervalEvery)(deps.intervalS * 1000, () => {
     deps.onTick?.();
     beat();
-  }, deps.intervalS * 1000);
+  });
   deps.session.onState((up) => {
     if (up) beat();
   });
-  return () => clearInterval(timer);
+  return stop;
 }

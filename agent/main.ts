@@ -17,7 +17,7 @@ import { readHostFacts } from "./handlers/get_consumption_orchestrator.ts";
 import { startHealthFile } from "./health_file.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { Consumption } from "./metrics/consumption.ts";
+import { Consumption, SAMPLE_PERIOD_S } from "./metrics/consumption.ts";
 import { HostSampler } from "./metrics/host.ts";
 import { InterfaceCache } from "./network/interface_cache.ts";
 import { startNetmonClient } from "./network/netmon_client.ts";
@@ -45,6 +45,7 @@ import { readSerialDevices } from "./serial/devices.ts";
 import { IdentityError, loadIdentity } from "./session/identity.ts";
 import { socketIoSession } from "./session/socketio.ts";
 import { installGuard, RESTART_EXIT_CODE } from "./guard.ts";
+import { createTicker } from "./ticker.ts";
 
 /** The default image of new runtimes (interfaces.md `--runtime-image`). */
 export const DEFAULT_RUNTIME_IMAGE = "ghcr.io/autonomy-logic/openplc-runtime:latest";
@@ -311,9 +312,14 @@ async function run(cfg: Config): Promise<number> {
 
   const consumption = new Consumption(`${cfg.stateDir}/metrics`, { log });
   await consumption.restore();
+  // Every periodic task on one clock: the idle agent wakes once per 5 s, not once per timer
+  // (agent/ticker.ts; issue 15).
+  const ticker = createTicker({
+    onError: (err) => log.error(`Periodic task failed: ${(err as Error)?.stack ?? err}`),
+  });
   const sampler = new HostSampler(consumption, log);
-  sampler.start();
-  const persistTimer = setInterval(() => void consumption.persist(), PERSIST_PERIOD_MS);
+  sampler.start(SAMPLE_PERIOD_S, ticker.every);
+  const stopPersist = ticker.every(PERSIST_PERIOD_MS, () => void consumption.persist());
   const cache = new InterfaceCache();
   const docker = dockerodePort(cfg.dockerSocket);
   const labels = agentScope(identity.agentId);
@@ -358,7 +364,7 @@ async function run(cfg: Config): Promise<number> {
     abort.signal,
     labels,
   );
-  const timer = setInterval(() => void rec.trigger("timer"), RECONCILE_PERIOD_MS);
+  const stopTimer = ticker.every(RECONCILE_PERIOD_MS, () => void rec.trigger("timer"));
   // No runtime of ours: nothing to sample, so the 5 s tick asks Docker nothing (idle, it made
   // 12 engine calls a minute for an empty list); one created or adopted is sampled from the
   // next tick on.
@@ -368,7 +374,10 @@ async function run(cfg: Config): Promise<number> {
     ...docker,
     listContainers: (l, o) => hasRuntimes() ? docker.listContainers(l, o) : Promise.resolve([]),
   };
-  const sampling = new ConsumptionSampler(sampled, consumption, log, labels).run(abort.signal);
+  const sampling = new ConsumptionSampler(sampled, consumption, log, labels).run(
+    abort.signal,
+    ticker.every,
+  );
   void engine.start();
 
   const series = (key: string, cpuPeriod: string, memoryPeriod: string) => {
@@ -425,6 +434,7 @@ async function run(cfg: Config): Promise<number> {
     snapshot: () => sampler.snapshot,
     startedAt,
     intervalS: cfg.heartbeatInterval,
+    every: ticker.every,
     log,
     // The Dockerfile's HEALTHCHECK wants <state-dir>/health fresher than 60 s: rewritten on every
     // tick, connected or not (a cloud outage is no reason to restart the container); it also
@@ -447,12 +457,13 @@ async function run(cfg: Config): Promise<number> {
     dispatcher.stop();
     await dispatcher.drain(DRAIN_MS);
     abort.abort();
-    clearInterval(timer);
+    stopTimer();
     await engine.stop();
     await Promise.all([netmon, events, sampling]);
     stopHeartbeat();
     sampler.stop();
-    clearInterval(persistTimer);
+    stopPersist();
+    ticker.stop();
     await consumption.persist().catch((e) => log.error(`Final persist failed: ${e.message}`));
     await session.close();
     log.info("Stopped");

@@ -38,6 +38,34 @@ function procTimes(pid: number): { ticks: number; rssKb: number } {
 }
 
 /**
+ * CPU time and wake-ups of every thread of `pid` (one `sh` for all of them): `cpuNs` from
+ * `/proc/<pid>/task/<tid>/schedstat` (nanoseconds on the CPU, finer than the 10 ms clock ticks
+ * of `/proc/<pid>/stat`), `wakeups` the threads' voluntary context switches, i.e. how often they
+ * went to sleep and were woken again. An idle agent's CPU is mostly the count of its wake-ups
+ * times what one costs on the machine, so the count is the figure that reads the same on
+ * every machine (agent/ticker.ts).
+ */
+export function threadTimes(pid: number): { cpuNs: number; wakeups: number } {
+  const out = new TextDecoder().decode(
+    new Deno.Command("sh", {
+      args: [
+        "-c",
+        `cat /proc/${pid}/task/*/schedstat; grep -h '^voluntary_ctxt_switches' /proc/${pid}/task/*/status`,
+      ],
+      stderr: "null",
+    }).outputSync().stdout,
+  );
+  let cpuNs = 0;
+  let wakeups = 0;
+  for (const line of out.split("\n")) {
+    const v = /^voluntary_ctxt_switches:\s+(\d+)/.exec(line);
+    if (v) wakeups += Number(v[1]);
+    else if (/^\d+ \d+ \d+$/.test(line.trim())) cpuNs += Number(line.trim().split(" ")[0]);
+  }
+  return { cpuNs, wakeups };
+}
+
+/**
  * Where the RSS is, MiB: anonymous (V8 heap, malloc, stacks) and file-backed (the pages of the
  * deno executable the process touched: the larger part, and shared with every other Deno
  * process, which PSS divides among them).
@@ -262,6 +290,7 @@ export async function benchAgent(
   /** CPU % of one core and RSS over `secs` seconds of the agent process. */
   const idle = async (secs: number) => {
     const a = procTimes(child.pid);
+    const ta = threadTimes(child.pid);
     const start = performance.now();
     let peakRss = a.rssKb;
     for (let i = 0; i < secs; i++) {
@@ -269,9 +298,12 @@ export async function benchAgent(
       peakRss = Math.max(peakRss, procTimes(child.pid).rssKb);
     }
     const b = procTimes(child.pid);
+    const tb = threadTimes(child.pid);
     const wall = (performance.now() - start) / 1000;
     return {
       cpu: Math.round(((b.ticks - a.ticks) / HZ / wall) * 100 * 1000) / 1000,
+      cpuExact: Math.round(((tb.cpuNs - ta.cpuNs) / 1e9 / wall) * 100 * 1000) / 1000,
+      wakeupsPerMin: Math.round(((tb.wakeups - ta.wakeups) / wall) * 60),
       rss: Math.round((b.rssKb / 1024) * 10) / 10,
       peak: Math.round((peakRss / 1024) * 10) / 10,
       wall,
@@ -291,14 +323,18 @@ export async function benchAgent(
       stdout: "null",
       stderr: "null",
     }).spawn();
-    let first, zero, floorCpu;
+    let first, zero, floorCpu, floorExact, floorWakeups;
     try {
       first = await idle(seconds);
       const f0 = procTimes(floor.pid).ticks;
+      const ft0 = threadTimes(floor.pid);
       const w0 = performance.now();
       zero = await idle(seconds);
       const fWall = (performance.now() - w0) / 1000;
+      const ft1 = threadTimes(floor.pid);
       floorCpu = Math.round(((procTimes(floor.pid).ticks - f0) / HZ / fWall) * 100 * 1000) / 1000;
+      floorExact = Math.round(((ft1.cpuNs - ft0.cpuNs) / 1e9 / fWall) * 100 * 1000) / 1000;
+      floorWakeups = Math.round(((ft1.wakeups - ft0.wakeups) / fWall) * 60);
     } finally {
       floor.kill("SIGKILL");
       await floor.status;
@@ -314,6 +350,10 @@ export async function benchAgent(
       idle_cpu_percent: zero.cpu,
       idle_cpu_percent_first_window: first.cpu,
       idle_cpu_percent_deno_floor: floorCpu,
+      idle_cpu_percent_schedstat: zero.cpuExact,
+      idle_cpu_percent_schedstat_deno_floor: floorExact,
+      idle_wakeups_per_min: zero.wakeupsPerMin,
+      idle_wakeups_per_min_deno_floor: floorWakeups,
       idle_rss_mib: zero.rss,
       idle_rss_anon_mib: mem.anon,
       idle_rss_file_mib: mem.file,

@@ -14,6 +14,7 @@ import type { Logger } from "../log.ts";
 import type { ConsumptionStore } from "./consumption.ts";
 import { HOST_KEY, SAMPLE_PERIOD_S } from "./consumption.ts";
 import { cpuPercent, type CpuTimes, cpuTimesOf, parseDf } from "./parse.ts";
+import { type Every, intervalEvery } from "../ticker.ts";
 
 /** Disk usage changes slowly; 60 s keeps `df` runs rare and the figure fresh enough. */
 export const DISK_PERIOD_MS = 60_000;
@@ -75,7 +76,7 @@ export class HostSampler {
   readonly #log: Logger;
   #prevCpu: CpuTimes | null = null;
   #lastDisk = -Infinity;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #stop: () => void = () => {};
   #diskBusy = false;
   #diskDone: Promise<void> = Promise.resolve();
   #snap: HostSnapshot = {
@@ -145,14 +146,15 @@ export class HostSampler {
     }
   }
 
-  /** Samples now and then every `periodS` seconds (5 s: the buffers' resolution). */
-  start(periodS = SAMPLE_PERIOD_S): void {
+  /** Samples now and then every `periodS` seconds (5 s: the buffers' resolution), on the
+   * agent's shared clock when given (agent/ticker.ts). */
+  start(periodS = SAMPLE_PERIOD_S, every: Every = intervalEvery): void {
     this.sample();
-    this.#timer = setInterval(() => this.sample(), periodS * 1000);
+    this.#stop = every(periodS * 1000, () => this.sample());
   }
 
   /** Stops sampling. */
   stop(): void {
-    clearInterval(this.#timer);
+    this.#stop();
   }
 }

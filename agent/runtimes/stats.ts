@@ -8,6 +8,7 @@
 import type { DockerPort, StatsReading } from "../docker/port.ts";
 import type { Logger } from "../log.ts";
 import { roleSelector } from "./naming.ts";
+import { type Every, intervalEvery } from "../ticker.ts";
 
 /** Where consumption samples go (agent/metrics/consumption.ts). */
 export interface ConsumptionSink {
@@ -87,18 +88,19 @@ export class ConsumptionSampler {
     return recorded;
   }
 
-  /** Samples every {@linkcode SAMPLE_INTERVAL_MS} until the signal aborts. */
-  run(signal: AbortSignal): Promise<void> {
+  /** Samples every {@linkcode SAMPLE_INTERVAL_MS} until the signal aborts, on the agent's
+   * shared clock when given (agent/ticker.ts). */
+  run(signal: AbortSignal, every: Every = intervalEvery): Promise<void> {
     return new Promise((resolve) => {
       let busy = false;
-      const id = setInterval(() => {
+      const stop = every(SAMPLE_INTERVAL_MS, () => {
         if (busy) return; // a slow engine: skip a tick rather than pile up
         busy = true;
         this.sampleOnce().catch((e) => this.#log.warn("Sampling failed", { error: String(e) }))
           .finally(() => (busy = false));
-      }, SAMPLE_INTERVAL_MS);
+      });
       signal.addEventListener("abort", () => {
-        clearInterval(id);
+        stop();
         resolve();
       }, { once: true });
     });
