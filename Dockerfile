@@ -41,7 +41,7 @@ ENV DENO_DIR=/deno-dir DENO_NO_UPDATE_CHECK=1 ORCHESTRATOR_STATE_DIR=/var/orches
 ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 VOLUME ["/var/orchestrator"]
-# The agent touches <state-dir>/health on every heartbeat tick; stale for 60 s = unhealthy.
+# The agent rewrites <state-dir>/health every 30 s and on every link change; stale for 60 s = unhealthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD test -n "$(find /var/orchestrator/health -mmin -1 2>/dev/null)" || exit 1
 ENTRYPOINT ["deno", "run", "--cached-only", "--no-config", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys=hostname,osRelease,loadavg,networkInterfaces,systemMemoryInfo,uid,gid,cpus,homedir", "--allow-run=nsenter,df", "--no-code-cache", "--v8-flags=--max-semi-space-size=1,--lite-mode,--gc-memory-reducer-start-delay-ms=2000", "/app/dist/agent.js"]

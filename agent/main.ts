@@ -14,7 +14,7 @@ import { dockerodePort } from "./docker/dockerode_adapter.ts";
 import type { DockerPort } from "./docker/port.ts";
 import { buildHandlerTable } from "./handlers/mod.ts";
 import { readHostFacts } from "./handlers/get_consumption_orchestrator.ts";
-import { startHealthFile } from "./health_file.ts";
+import { HEALTH_REFRESH_MS, startHealthFile } from "./health_file.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Consumption, SAMPLE_PERIOD_S } from "./metrics/consumption.ts";
@@ -435,17 +435,20 @@ async function run(cfg: Config): Promise<number> {
     startedAt,
     intervalS: cfg.heartbeatInterval,
     every: ticker.every,
-    log,
-    // The Dockerfile's HEALTHCHECK wants <state-dir>/health fresher than 60 s: rewritten on every
-    // tick, connected or not (a cloud outage is no reason to restart the container); it also
-    // tells the installer whether this agent's session is up (agent/health_file.ts).
-    onTick: startHealthFile({
+  });
+  // The Dockerfile's HEALTHCHECK wants <state-dir>/health fresher than 60 s: rewritten every
+  // 30 s, connected or not (a cloud outage is no reason to restart the container), and at once
+  // on every link change; it also tells the installer whether this agent's session is up
+  // (agent/health_file.ts).
+  const stopHealth = ticker.every(
+    HEALTH_REFRESH_MS,
+    startHealthFile({
       path: `${cfg.stateDir}/health`,
       session,
       startedAt,
       serverUrl: cfg.serverUrl,
     }),
-  });
+  );
   session.start();
 
   const done = Promise.withResolvers<number>();
@@ -463,6 +466,7 @@ async function run(cfg: Config): Promise<number> {
     stopHeartbeat();
     sampler.stop();
     stopPersist();
+    stopHealth();
     ticker.stop();
     await consumption.persist().catch((e) => log.error(`Final persist failed: ${e.message}`));
     await session.close();
