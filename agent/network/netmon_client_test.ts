@@ -410,36 +410,38 @@ async function connectsThroughTheWatch(path: string, beforeListen: () => void) {
   }
 }
 
+/** Runs `fn` with a fresh temp directory, removed afterwards whatever happens. */
+async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "netmon_wait_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "real watch: a client waiting for a missing socket connects as soon as netmon binds it",
   ignore: !canListen,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "netmon_wait_" });
-    try {
+  fn: () =>
+    inTempDir(async (dir) => {
       const lines = await connectsThroughTheWatch(`${dir}/netmon.sock`, () => {});
       assert.match(lines.join("\n"), /WARN Waiting for netmon at .*: No such file/);
       assert.match(lines.join("\n"), /INFO Connected to netmon at /);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "real watch: a stale socket file (listener gone) is waited out until netmon binds anew",
   ignore: !canListen,
-  async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "netmon_wait_" });
-    const path = `${dir}/netmon.sock`;
-    try {
+  fn: () =>
+    inTempDir(async (dir) => {
+      const path = `${dir}/netmon.sock`;
       staleSocket(path);
       // A new netmon removes the stale file and binds: "remove" (ignored), then "create".
       const lines = await connectsThroughTheWatch(path, () => Deno.removeSync(path));
       assert.match(lines.join("\n"), /WARN Waiting for netmon at .*: Connection refused/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
