@@ -77,9 +77,9 @@ export interface HealthFileDeps {
 
 /**
  * Temp file (created new, never an existing one or a symlink) renamed over `path`. Synchronous
- * on purpose: a few hundred bytes on the local state directory, written every tick; Deno runs
- * each async file call on a worker thread, so the async form cost three thread hand-offs and
- * wake-ups per tick for nothing (issue 15). The log file is written the same way.
+ * on purpose: a few hundred bytes on the local state directory; Deno runs each async file call
+ * on a worker thread, so the async form cost three thread hand-offs and wake-ups per write for
+ * nothing (issue 15). The log file is written the same way.
  */
 function replaceFile(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
