@@ -200,8 +200,20 @@ export interface TestRuntimes {
   vnics(name: string): StoredVnic[] | undefined;
 }
 
+/** Engines started by `makeManager` and not yet stopped. */
+const started = new Set<Engine>();
+
+/** Stops every engine `makeManager` started (their loops and DHCP clients), waiting for the pass
+ * in flight. A lab calls this before its final sweep: an engine left running reconciles on its
+ * timer or on the sweep's own Docker events and would recreate what the sweep just removed. */
+export async function stopManagers(): Promise<void> {
+  const engines = [...started];
+  started.clear();
+  await Promise.all(engines.map((e) => e.stop()));
+}
+
 /** The engine over the real Docker engine with test labels and the stand-in image; loads its
- * state and runs its first pass (like an agent starting). */
+ * state and runs its first pass (like an agent starting). `stopManagers` stops it. */
 export async function makeManager(
   stateDir: string,
   parents: Parent[],
@@ -218,6 +230,7 @@ export async function makeManager(
     stopTimeoutS: 2,
     exit: () => {},
   });
+  started.add(engine);
   await engine.start();
   return {
     engine,

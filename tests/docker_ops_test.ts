@@ -21,6 +21,7 @@ import {
   realPort,
   sh,
   skipReason,
+  stopManagers,
   sweep,
 } from "./docker_helpers.ts";
 
@@ -44,6 +45,7 @@ async function withLab(fn: (p: Parent, dir: string) => Promise<void>) {
   try {
     await fn(parent, dir);
   } finally {
+    await stopManagers();
     await sweep(docker);
     await parent.remove();
     await Deno.remove(dir, { recursive: true });

@@ -24,6 +24,7 @@ import {
   realPort,
   sh,
   skipReason,
+  stopManagers,
   sweep,
   TEST_LABELS,
 } from "./docker_helpers.ts";
@@ -61,6 +62,7 @@ async function withLab(
   try {
     await fn({ a, b, dir, docker });
   } finally {
+    await stopManagers();
     await sweep(docker);
     await a.remove();
     await b.remove();
