@@ -218,6 +218,8 @@ Deno.test({
           await sup.release("plc-dark");
           await sup.idle("plc-dark");
           assert.equal(await rd.clientPid(), null);
+          // Nothing left to supervise: the 1 s tick stops (an idle agent does not wake for it).
+          await waitFor("tick stopped", () => !sup.ticking || null, 3_000);
         } finally {
           await dark.destroy();
         }
@@ -256,6 +258,7 @@ Deno.test({
           const name = `plc-m${i}`;
           const t0 = performance.now();
           await sup.ensure(name, r.pid, [{ name: "p", mac: r.mac, hostname: name }]);
+          assert.ok(sup.ticking, "a supervised runtime arms the tick again");
           await waitFor("bound", () => sup.leases(name).p!.state === "bound" || null, 10_000);
           times.push(performance.now() - t0);
           await sup.release(name);

@@ -140,23 +140,38 @@ export class DhcpSupervisor {
     this.#script = `${this.#dir}/udhcpc_event.sh`;
   }
 
-  /** Writes the script, starts watching event files and the supervision tick. */
+  /** Writes the script and starts watching event files; the supervision tick runs while a runtime
+   * is supervised. */
   async start(): Promise<void> {
     await Deno.mkdir(this.#dir, { recursive: true });
     await atomicWrite(this.#script, udhcpcScript(this.#d.busybox));
     await Deno.chmod(this.#script, 0o755);
     this.#watcher = Deno.watchFs(this.#dir, { recursive: true });
     this.#watch(this.#watcher);
-    this.#timer = setInterval(() => void this.#tick(), TICK_MS);
+  }
+
+  /** Runs the supervision tick while there is a runtime to supervise: an agent whose last DHCP
+   * runtime is gone does not wake every second for nothing (issue 15's idle CPU). */
+  #arm(): void {
+    if (this.#timer === undefined && !this.#closed) {
+      this.#timer = setInterval(() => void this.#tick(), TICK_MS);
+    }
   }
 
   /** Stops watching; the clients keep running (and keep their leases) for the next agent. */
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#timer = undefined;
     try {
       this.#watcher?.close();
     } catch { /* closed */ }
+  }
+
+  /** Whether the supervision tick is armed (it stops within a tick of the last runtime's
+   * release or stop). */
+  get ticking(): boolean {
+    return this.#timer !== undefined;
   }
 
   /** Registers a callback for lease state changes; returns its removal. */
@@ -200,6 +215,7 @@ export class DhcpSupervisor {
       if (!rt) {
         rt = { pid, vnics: new Map(), staticDns: [] };
         this.#runtimes.set(runtime, rt);
+        this.#arm();
       }
       rt.pid = pid;
       rt.staticDns = opts.staticDns ?? [];
@@ -563,6 +579,11 @@ export class DhcpSupervisor {
   }
 
   async #tick(): Promise<void> {
+    if (this.#runtimes.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
     const now = this.#d.now();
     for (const [runtime, rt] of this.#runtimes) {
       for (const v of rt.vnics.values()) {
