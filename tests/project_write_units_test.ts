@@ -7,3 +7,4 @@
  */
 import "../agent/serial/devices_test.ts";
 import "../agent/network/netmon_client_test.ts";
+import "../agent/metrics/consumption_test.ts";

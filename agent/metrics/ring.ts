@@ -66,14 +66,28 @@ export class Ring {
     return out;
   }
 
-  /** Little-endian binary: header then `count` records, oldest first. */
-  encode(): Uint8Array {
-    const buf = new ArrayBuffer(HEADER + this.#count * RECORD);
+  /** The newest `n` samples (all of them if fewer), oldest first. */
+  tail(n: number): Sample[] {
+    const out: Sample[] = [];
+    for (let k = Math.max(0, this.#count - n); k < this.#count; k++) {
+      const i = (this.#start + k) % this.capacity;
+      out.push({ timestamp: this.#ts[i]!, cpu: this.#cpu[i]!, memory: this.#mem[i]! });
+    }
+    return out;
+  }
+
+  /**
+   * Little-endian binary: header then the records, oldest first. `omitNewest` leaves out the
+   * newest samples (the consumption journal snapshots only what it has already journaled).
+   */
+  encode(omitNewest = 0): Uint8Array {
+    const count = Math.max(0, this.#count - omitNewest);
+    const buf = new ArrayBuffer(HEADER + count * RECORD);
     const v = new DataView(buf);
     v.setUint32(0, MAGIC, true);
     v.setUint32(4, this.capacity, true);
-    v.setUint32(8, this.#count, true);
-    for (let k = 0; k < this.#count; k++) {
+    v.setUint32(8, count, true);
+    for (let k = 0; k < count; k++) {
       const i = (this.#start + k) % this.capacity;
       const o = HEADER + k * RECORD;
       v.setUint32(o, this.#ts[i]!, true);
