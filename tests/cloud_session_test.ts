@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ErrorAck, Heartbeat, TOPIC_NAMES, TOPICS } from "../contracts/mod.ts";
 import { quietCloud, sleep, startAgent, stopAgent } from "./cloud_helpers.ts";
+import { decodeJournal } from "../agent/metrics/journal.ts";
 
 const ID = "dev-session";
 
@@ -155,7 +156,11 @@ Deno.test("cloud session: topics, validation, burst, heartbeats, restart keeps s
       assert.ok(before.cpu_usage.length >= 2, JSON.stringify(before.cpu_usage));
       const first = before.cpu_usage[0]!.timestamp;
       assert.equal(await stopAgent(agent), 0);
-      assert.ok((await Deno.stat(`${stateDir}/metrics/__host__.bin`)).size > 12);
+      // The graceful stop appended the samples to the consumption journal (issue 15: snapshots
+      // are written only at compaction).
+      const journal = decodeJournal(await Deno.readFile(`${stateDir}/metrics/journal.log`));
+      assert.equal(journal.bad, null);
+      assert.ok(journal.batches.length >= 1, "one batch at least");
       const logs = [...Deno.readDirSync(`${stateDir}/logs`)].map((e) => e.name);
       assert.match(logs[0]!, /^orchestrator-logs-\d{4}-\d{2}-\d{2}\.log$/);
       assert.ok((await Deno.stat(`${stateDir}/health`)).isFile, "health file touched");

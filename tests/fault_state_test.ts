@@ -1,13 +1,15 @@
 /**
  * Fault tier, state on disk. Torn writes: `runtime_vnics.json`, `runtimes.json` and the
- * consumption buffers (`<state-dir>/metrics/*.bin`) are truncated at seeded random offsets while
- * the agent is stopped; it starts, says so in its log, rebuilds the state from Docker labels (the
- * unreadable file kept aside), and the runtime keeps its MAC and network. Disk full: the state
+ * consumption journal (`<state-dir>/metrics/journal.log`) are truncated at seeded random offsets
+ * while the agent is stopped (the journal inside one of its batches); it starts, says so in its
+ * log, rebuilds the state from Docker labels (the unreadable file kept aside), cuts the journal
+ * back to its last whole batch, and the runtime keeps its MAC and network. Disk full: the state
  * directory is a 2 MiB tmpfs filled to the last byte; the agent keeps running and answering,
  * refuses the create it cannot record with a clear error, and works again once space returns.
  */
 import assert from "node:assert/strict";
 import { RuntimeVnicsFile } from "../contracts/mod.ts";
+import { BATCH_HEADER, decodeJournal } from "../agent/metrics/journal.ts";
 import {
   ensureStandin,
   makeParent as makeVethParent,
@@ -55,6 +57,25 @@ async function tear(path: string, random: () => number): Promise<number> {
   return at;
 }
 
+/** Truncates the consumption journal inside one of its batches (seeded): a cut between two
+ * batches would be a valid, shorter journal. Returns the cut and where that batch starts. */
+async function tearJournal(
+  path: string,
+  random: () => number,
+): Promise<{ at: number; batch: number }> {
+  const j = decodeJournal(await Deno.readFile(path));
+  assert.equal(j.bad, null, "the journal is whole before the cut");
+  assert.ok(j.batches.length > 0, "samples were journaled");
+  const ends = [...j.batches.slice(1).map((b) => b.offset), j.good];
+  const i = Math.floor(random() * j.batches.length);
+  const start = j.batches[i]!.offset;
+  const len = ends[i]! - start;
+  assert.ok(len > BATCH_HEADER);
+  const at = start + 1 + Math.floor(random() * (len - 1));
+  await Deno.truncate(path, at);
+  return { at, batch: start };
+}
+
 const vnic = { name: "eth0", parent_interface: PARENT, network_mode: "dhcp" };
 
 Deno.test({
@@ -77,35 +98,40 @@ Deno.test({
       const vnicsPath = `${s.stateDir}/runtime_vnics.json`;
       const good = RuntimeVnicsFile.parse(JSON.parse(await Deno.readTextFile(vnicsPath)));
       const mac = good["eofs-a"]![0]!.mac_address;
-      // Host samples come every 5 s: wait for one, so there is a buffer to persist and tear.
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        const c = await s.send("get_consumption_orchestrator", {
-          cpuPeriod: "1h",
-          memoryPeriod: "1h",
-        });
-        if ((c.cpu_usage as unknown[]).length > 0) break;
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      const journalPath = `${s.stateDir}/metrics/journal.log`;
+      let since = Date.now() / 1000;
       for (let round = 0; round < ROUNDS; round++) {
-        // A graceful stop writes the consumption buffers (the agent persists them every 60 s).
+        // Host samples come every 5 s: wait for one taken by this agent, so the graceful stop
+        // below has samples to append to the journal (it also appends every 60 s).
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          const c = await s.send("get_consumption_orchestrator", {
+            cpuPeriod: "1h",
+            memoryPeriod: "1h",
+          });
+          const points = c.cpu_usage as { timestamp: number }[];
+          if (points.some((p) => p.timestamp >= Math.floor(since))) break;
+          await new Promise((r) => setTimeout(r, 500));
+        }
         s.agent.kill("SIGTERM");
         await s.agent.status;
-        const bins = [...Deno.readDirSync(`${s.stateDir}/metrics`)].map((e) => e.name)
-          .filter((n) => n.endsWith(".bin"));
-        assert.ok(bins.length > 0, "buffers were persisted");
         const cuts = {
           vnics: await tear(vnicsPath, random),
           registry: await tear(`${s.stateDir}/runtimes.json`, random),
-          bin: await tear(`${s.stateDir}/metrics/${bins[0]}`, random),
+          journal: await tearJournal(journalPath, random),
         };
-        console.log(`  round ${round}: torn at ${JSON.stringify(cuts)} (${bins[0]})`);
+        console.log(`  round ${round}: torn at ${JSON.stringify(cuts)}`);
+        since = Date.now() / 1000;
         await s.restartAgent(false);
         const out = s.agent.output();
         assert.match(out, /State file unreadable: kept aside, rebuilding from Docker labels/);
         assert.match(out, /runtime_vnics\.json/);
         assert.match(out, /runtimes\.json/);
-        assert.match(out, /Cannot restore consumption buffer/);
+        assert.match(out, /Consumption journal .*journal\.log: torn batch/);
+        // Cut back to the last whole batch at start, before anything is appended behind it.
+        const journal = decodeJournal(await Deno.readFile(journalPath));
+        assert.equal(journal.bad, null, "no garbage left in the journal");
+        assert.ok(journal.good >= cuts.journal.batch);
         // The runtime is adopted by the first reconciliation pass (it may follow the connection).
         await eventually(() => {
           assert.match(s.agent.output(), /vNICs rebuilt from container labels/);
