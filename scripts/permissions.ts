@@ -99,6 +99,24 @@ export function dockerEntrypoint(p: ProgramPermissions): string {
   return `ENTRYPOINT ${JSON.stringify(argv).replaceAll('","', '", "')}`;
 }
 
+/**
+ * The final stage's `RUN` line that starts a bundled program once, with the ENTRYPOINT's own
+ * command line plus `--help`, so the image ships the bundle's import analysis in its DENO_DIR.
+ * Why: Deno parses a module it has not seen before (the 0.7 MB bundle) to find its imports and
+ * caches the answer in DENO_DIR; done at a container's first start, that parse left 13-17 MiB
+ * in one of malloc's thread arenas for the life of the process (measured: first run of a new
+ * bundle 75.9-80.5 MiB RSS, the same file warmed 61.9 MiB; decision 0012). A fresh container
+ * (install, upgrade) is always a first run unless the image carries the answer.
+ */
+export function dockerWarm(p: ProgramPermissions): string {
+  const [run, ...rest] = shippedRunArgs(p, "/app");
+  const argv = ["deno", run!, "--cached-only", ...rest, "--help"];
+  // Shell form (its usage text goes to /dev/null, not the build log): no argument may need quoting.
+  const odd = argv.find((a) => !/^[\w\-=,.:/]+$/.test(a));
+  if (odd) throw new TypeError(`Cannot render ${JSON.stringify(odd)} in a shell-form RUN`);
+  return `RUN ${argv.join(" ")} > /dev/null`;
+}
+
 /** The Dockerfile `ENV` line of a program's environment, or null when it has none. */
 export function dockerEnv(p: ProgramPermissions): string | null {
   const vars = Object.entries(p.env ?? {}).map(([k, v]) => `${k}=${v}`);

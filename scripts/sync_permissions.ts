@@ -1,5 +1,5 @@
 /**
- * Rewrites the deno.json tasks and the Dockerfile ENTRYPOINT, ENV and bundle lines from
+ * Rewrites the deno.json tasks and the Dockerfile ENTRYPOINT, ENV, bundle and warm-up lines from
  * permissions.json (`deno task sync-permissions`). The compile task reads permissions.json at
  * run time.
  *
@@ -10,6 +10,7 @@ import {
   dockerEntrypoint,
   dockerEnv,
   DOCKERFILES,
+  dockerWarm,
   loadPermissions,
   type ProgramName,
   taskCommand,
@@ -24,7 +25,10 @@ for (const name of Object.keys(perms) as ProgramName[]) {
   if (!file) continue;
   let text = (await Deno.readTextFile(file))
     .replace(/^ENTRYPOINT \["deno", "run".*$/m, dockerEntrypoint(p));
-  if (p.bundle) text = text.replace(/^ {4}deno bundle .*$/m, dockerBundle(p));
+  if (p.bundle) {
+    text = text.replace(/^ {4}deno bundle .*$/m, dockerBundle(p))
+      .replace(/^RUN deno run --cached-only .*$/m, dockerWarm(p));
+  }
   const env = dockerEnv(p);
   if (env) text = text.replace(/^ENV MALLOC_.*$/m, env);
   await Deno.writeTextFile(file, text);

@@ -10,6 +10,7 @@ import {
   dockerEntrypoint,
   dockerEnv,
   DOCKERFILES,
+  dockerWarm,
   loadPermissions,
   type ProgramName,
   taskCommand,
@@ -39,6 +40,15 @@ Deno.test("the agent's image bundles it as permissions.json says and starts it w
     const lines = (await Deno.readTextFile(file)).split("\n");
     if (p.bundle) {
       assert.deepEqual(lines.filter((l) => /^ {4}deno bundle /.test(l)), [dockerBundle(p)], file);
+      // The image starts the bundle once at build time (its import analysis lands in DENO_DIR):
+      // same command line as the ENTRYPOINT, after the bundle and DENO_DIR are in the final stage.
+      const warm = lines.indexOf(dockerWarm(p));
+      assert.ok(warm >= 0, `${file} lacks its warm-up line`);
+      assert.equal(lines.filter((l) => l.startsWith("RUN deno run")).length, 1, file);
+      const final = lines.findLastIndex((l) => l.startsWith("FROM "));
+      const copy = lines.findIndex((l, i) => i > final && l.includes(p.bundle!.output));
+      const dir = lines.findIndex((l, i) => i > final && /^ENV DENO_DIR=/.test(l));
+      assert.ok(copy > final && dir > final && warm > copy && warm > dir, `${file}: warm-up order`);
     }
     const env = dockerEnv(p);
     if (env) assert.ok(lines.includes(env), `${file} lacks "${env}"`);
