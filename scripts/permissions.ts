@@ -92,11 +92,15 @@ export function runArgs(p: ProgramPermissions, extra: string[] = []): string[] {
   return ["run", ...p.flags, p.entry, ...extra];
 }
 
+/** The command line the image starts a program with (its files are in /app; nothing fetched). */
+function imageArgv(p: ProgramPermissions): string[] {
+  const [run, ...rest] = shippedRunArgs(p, "/app");
+  return ["deno", run!, "--cached-only", ...rest];
+}
+
 /** The exec-form ENTRYPOINT line of a Dockerfile (the image keeps its files in /app). */
 export function dockerEntrypoint(p: ProgramPermissions): string {
-  const [run, ...rest] = shippedRunArgs(p, "/app");
-  const argv = ["deno", run!, "--cached-only", ...rest];
-  return `ENTRYPOINT ${JSON.stringify(argv).replaceAll('","', '", "')}`;
+  return `ENTRYPOINT ${JSON.stringify(imageArgv(p)).replaceAll('","', '", "')}`;
 }
 
 /**
@@ -109,8 +113,7 @@ export function dockerEntrypoint(p: ProgramPermissions): string {
  * (install, upgrade) is always a first run unless the image carries the answer.
  */
 export function dockerWarm(p: ProgramPermissions): string {
-  const [run, ...rest] = shippedRunArgs(p, "/app");
-  const argv = ["deno", run!, "--cached-only", ...rest, "--help"];
+  const argv = [...imageArgv(p), "--help"];
   // Shell form (its usage text goes to /dev/null, not the build log): no argument may need quoting.
   const odd = argv.find((a) => !/^[\w\-=,.:/]+$/.test(a));
   if (odd) throw new TypeError(`Cannot render ${JSON.stringify(odd)} in a shell-form RUN`);

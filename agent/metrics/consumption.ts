@@ -39,7 +39,7 @@
  * @module
  */
 import type { TimeRange } from "../../contracts/mod.ts";
-import { atomicWrite } from "../state/atomic_write.ts";
+import { atomicWrite, syncDir } from "../state/atomic_write.ts";
 import { type Logger, silentLogger } from "../log.ts";
 import { DEFAULT_MAX_POINTS, downsample, type Sample } from "./downsample.ts";
 import {
@@ -392,16 +392,4 @@ function keyOf(name: string): string | null {
 
 function notFoundOk(err: unknown): void {
   if (!(err instanceof Deno.errors.NotFound)) throw err;
-}
-
-/** Makes a new file's directory entry durable; best effort like atomicWrite's. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* some filesystems refuse to sync a directory */ }
 }

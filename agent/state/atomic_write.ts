@@ -29,8 +29,13 @@ export async function atomicWrite(path: string, data: string | Uint8Array): Prom
     await Deno.remove(tmp).catch(() => {});
     throw err;
   }
-  // fsync the directory so the rename itself survives a power cut. Some filesystems refuse to
-  // open a directory for sync; the rename is still atomic there.
+  // fsync the directory so the rename itself survives a power cut.
+  await syncDir(dir);
+}
+
+/** fsyncs a directory so a new or renamed entry in it survives a power cut. Best effort: some
+ * filesystems refuse to open a directory for sync (the rename is still atomic there). */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const d = await Deno.open(dir, { read: true });
     try {
