@@ -281,6 +281,53 @@ export async function benchFailedConnects(
   }
 }
 
+/** Interpreters tried for the model of the original agent, in order (the Debian one has the
+ * original's libraries as packages; a pyenv shim first on PATH usually does not). */
+const PYTHONS = ["/usr/bin/python3", "python3"];
+
+/**
+ * Starts scripts/original_model.py (a model of the current Python agent's idle path on its own
+ * libraries; see the file) connected to `cloud` as device `model`, or says why it cannot run.
+ */
+async function startOriginalModel(
+  cloud: { url: string; caFile: string; issueDevice(id: string): Promise<string> },
+  dir: string,
+  netmonSocket: string,
+): Promise<{ child: Deno.ChildProcess } | { skipped: string }> {
+  let python: string | undefined;
+  for (const p of PYTHONS) {
+    const ok = await new Deno.Command(p, {
+      args: ["-c", "import socketio, aiohttp, psutil"],
+      stdout: "null",
+      stderr: "null",
+    }).output().then((o) => o.success, () => false);
+    if (ok) {
+      python = p;
+      break;
+    }
+  }
+  if (!python) {
+    return {
+      skipped: "no python3 with socketio, aiohttp and psutil (Debian: apt-get install " +
+        "python3-socketio python3-aiohttp python3-psutil)",
+    };
+  }
+  const mtls = await cloud.issueDevice("model");
+  const child = new Deno.Command(python, {
+    args: [
+      `${ROOT}scripts/original_model.py`,
+      cloud.url,
+      mtls,
+      cloud.caFile,
+      `${dir}/model.log`,
+      netmonSocket,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return { child };
+}
+
 /** Runs the benchmark; returns the figures. */
 export async function benchAgent(
   seconds = 60,
@@ -294,8 +341,18 @@ export async function benchAgent(
     log: () => {},
   });
   const mtls = await cloud.issueDevice("bench");
+  // A netmon that holds its clients' connections and says nothing, as an idle netmon does on a
+  // host whose interfaces do not change: both agents in production run beside one.
+  const netmonSocket = `${dir}/netmon.sock`;
+  const netmon = Deno.listen({ transport: "unix", path: netmonSocket });
+  const held: Deno.Conn[] = [];
+  void (async () => {
+    for await (const c of netmon) held.push(c);
+  })().catch(() => {});
   const agent = await shippedAgent([
     ...connectedArgs(cloud.url, cloud.caFile, mtls, dir),
+    "--netmon-socket",
+    netmonSocket,
     "--runtime-image",
     "edge-orchestrator/openplc-standin:latest",
   ]);
@@ -334,6 +391,11 @@ export async function benchAgent(
     const connectMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 5_000)); // let start-up work (imports, first samples) settle
     const beatsBefore = cloud.heartbeats("bench").length;
+    // The model of the original agent (scripts/original_model.py) idles beside ours from here
+    // on: it connects and settles during the first window and is measured in the second, the
+    // same seconds as ours, so the ratio holds whatever one wake-up costs on the machine today.
+    const model = await startOriginalModel(cloud, dir, netmonSocket);
+    if ("child" in model) await cloud.waitForAgent("model", 30_000);
     // The floor, in the same window: a Deno process that only wakes every 5 s, as the agent's
     // heartbeat does. What one wake-up of a Deno process costs depends on the machine (on the
     // same 2 cores: 0.3-0.5 % one day, near 0 another); the agent's figure reads against it.
@@ -343,10 +405,12 @@ export async function benchAgent(
       stderr: "null",
     }).spawn();
     let first, zero, floorCpu, floorExact, floorWakeups;
+    const orig: Record<string, number> = {};
     try {
       first = await idle(seconds);
       const f0 = procTimes(floor.pid).ticks;
       const ft0 = threadTimes(floor.pid);
+      const m0 = "child" in model ? threadTimes(model.child.pid) : null;
       const w0 = performance.now();
       zero = await idle(seconds);
       const fWall = (performance.now() - w0) / 1000;
@@ -354,10 +418,27 @@ export async function benchAgent(
       floorCpu = Math.round(((procTimes(floor.pid).ticks - f0) / HZ / fWall) * 100 * 1000) / 1000;
       floorExact = Math.round(((ft1.cpuNs - ft0.cpuNs) / 1e9 / fWall) * 100 * 1000) / 1000;
       floorWakeups = Math.round(((ft1.wakeups - ft0.wakeups) / fWall) * 60);
+      if ("child" in model && m0) {
+        const m1 = threadTimes(model.child.pid);
+        const pct = Math.round(((m1.cpuNs - m0.cpuNs) / 1e9 / fWall) * 100 * 1000) / 1000;
+        orig.idle_cpu_percent_schedstat_original_model = pct;
+        orig.idle_rss_mib_original_model =
+          Math.round((procTimes(model.child.pid).rssKb / 1024) * 10) / 10;
+        orig.original_model_heartbeats = cloud.heartbeats("model").length;
+        // Ours over the model's, same seconds: <= 1 is "idles at or below the original".
+        orig.idle_cpu_ratio_to_original_model = pct > 0
+          ? Math.round((zero.cpuExact / pct) * 100) / 100
+          : -1;
+      }
     } finally {
       floor.kill("SIGKILL");
       await floor.status;
+      if ("child" in model) {
+        model.child.kill("SIGKILL");
+        await model.child.status;
+      }
     }
+    if ("skipped" in model) console.error(`[bench agent] original model skipped: ${model.skipped}`);
     const mem = memoryBreakdown(child.pid);
     // Heartbeat jitter: gaps between arrivals at the control plane, against the 5 s interval.
     const beats = cloud.heartbeats("bench").slice(beatsBefore).map((h) => h.receivedAt);
@@ -381,6 +462,7 @@ export async function benchAgent(
       heartbeats: beats.length,
       heartbeat_jitter_p50_ms: jitter[Math.floor(jitter.length / 2)] ?? -1,
       heartbeat_jitter_max_ms: jitter.at(-1) ?? -1,
+      ...orig,
     };
     if (withRuntimes > 0) {
       // Runtimes without vNICs (internal bridge only): what the agent pays per runtime is the
@@ -417,6 +499,8 @@ export async function benchAgent(
     }
     child.kill("SIGTERM");
     await child.status;
+    netmon.close();
+    for (const c of held) c.close();
     await cloud.stop();
     await Deno.remove(dir, { recursive: true });
   }
