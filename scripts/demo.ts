@@ -189,9 +189,11 @@ async function procFile(pid: number, file: string): Promise<string | null> {
  * command line still names that demo's log file (so a reused pid is never touched). */
 async function stopLeftoverChildren(): Promise<void> {
   const lines = (await Deno.readTextFile(PIDFILE).catch(() => "")).split("\n").filter(Boolean);
+  const workdirs = new Set<string>();
   for (const line of lines) {
     const [pid, log] = line.split(" ");
     const workdir = log?.replace(/\/[^/]+$/, "") ?? "";
+    if (/\/eo-demo-[^/]+$/.test(workdir)) workdirs.add(workdir);
     const cmdline = await procFile(Number(pid), "cmdline") ?? "";
     if (!workdir.startsWith("/") || !/^\d+$/.test(pid ?? "") || !cmdline.includes(workdir)) {
       continue;
@@ -202,6 +204,12 @@ async function stopLeftoverChildren(): Promise<void> {
       await sleep(500); // up to 10 s: the agent stops in well under a second
     }
     await sh("kill", ["-KILL", pid!], false);
+  }
+  // Its working directory (certificates, state, logs) too: nothing of that demo runs any more,
+  // and only a directory this demo's own prefix names is touched.
+  for (const dir of workdirs) {
+    const removed = await Deno.remove(dir, { recursive: true }).then(() => true, () => false);
+    if (removed) say(`removed the working directory ${dir} of an earlier demo`);
   }
   await Deno.remove(PIDFILE).catch(() => {});
 }

@@ -263,6 +263,11 @@ Deno.test({
     text,
   );
   assert.match(second.text, /removing leftovers of an earlier demo: container demo-plc/, text);
+  // The first demo's working directory goes too (it held its certificates, state and logs).
+  const firstWork = /working directory (\S+)/.exec(first.text)?.[1];
+  assert.ok(firstWork, text);
+  assert.match(second.text, new RegExp(`removed the working directory ${firstWork} `), text);
+  assert.equal(await Deno.stat(firstWork).then(() => true, () => false), false, firstWork);
   assert.match(second.text, /\[demo\] cleaned up\n/, text);
   // Both demos' netmon and agent are gone, and everything else.
   await assertNothingLeft(text);
