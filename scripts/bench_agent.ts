@@ -281,6 +281,9 @@ export async function benchFailedConnects(
   }
 }
 
+/** Percent of one core, to 3 decimals, from CPU seconds spent over `wallS` seconds. */
+const pctOfCore = (cpuS: number, wallS: number) => Math.round((cpuS / wallS) * 100 * 1000) / 1000;
+
 /** Interpreters tried for the model of the original agent, in order (the Debian one has the
  * original's libraries as packages; a pyenv shim first on PATH usually does not). */
 const PYTHONS = ["/usr/bin/python3", "python3"];
@@ -377,8 +380,8 @@ export async function benchAgent(
     const tb = threadTimes(child.pid);
     const wall = (performance.now() - start) / 1000;
     return {
-      cpu: Math.round(((b.ticks - a.ticks) / HZ / wall) * 100 * 1000) / 1000,
-      cpuExact: Math.round(((tb.cpuNs - ta.cpuNs) / 1e9 / wall) * 100 * 1000) / 1000,
+      cpu: pctOfCore((b.ticks - a.ticks) / HZ, wall),
+      cpuExact: pctOfCore((tb.cpuNs - ta.cpuNs) / 1e9, wall),
       wakeupsPerMin: Math.round(((tb.wakeups - ta.wakeups) / wall) * 60),
       rss: Math.round((b.rssKb / 1024) * 10) / 10,
       peak: Math.round((peakRss / 1024) * 10) / 10,
@@ -424,12 +427,12 @@ export async function benchAgent(
       zero = await idle(seconds);
       const fWall = (performance.now() - w0) / 1000;
       const ft1 = threadTimes(floor.pid);
-      floorCpu = Math.round(((procTimes(floor.pid).ticks - f0) / HZ / fWall) * 100 * 1000) / 1000;
-      floorExact = Math.round(((ft1.cpuNs - ft0.cpuNs) / 1e9 / fWall) * 100 * 1000) / 1000;
+      floorCpu = pctOfCore((procTimes(floor.pid).ticks - f0) / HZ, fWall);
+      floorExact = pctOfCore((ft1.cpuNs - ft0.cpuNs) / 1e9, fWall);
       floorWakeups = Math.round(((ft1.wakeups - ft0.wakeups) / fWall) * 60);
       if ("child" in model && m0) {
         const m1 = threadTimes(model.child.pid);
-        const pct = Math.round(((m1.cpuNs - m0.cpuNs) / 1e9 / fWall) * 100 * 1000) / 1000;
+        const pct = pctOfCore((m1.cpuNs - m0.cpuNs) / 1e9, fWall);
         orig.idle_cpu_percent_schedstat_original_model = pct;
         orig.idle_rss_mib_original_model =
           Math.round((procTimes(model.child.pid).rssKb / 1024) * 10) / 10;
