@@ -111,10 +111,21 @@ Deno.test({
           ip = n.ip_address!;
           assert.ok(lan.inPool(ip), `${ip} in the pool`);
           assert.equal(n.gateway, lan.router);
-          const file = JSON.parse(await Deno.readTextFile(`${s.stateDir}/runtime_vnics.json`));
-          mac = file["eoda-one"][0].mac_address;
-          assert.equal(file["eoda-one"][0].dhcp_ip, ip, "lease persisted as dhcp_ip");
-          assert.equal(file["eoda-one"][0].dhcp_gateway, lan.router);
+          // The status shows the lease as soon as the client has it; the agent writes it to
+          // runtime_vnics.json right after (one serialised write, milliseconds later: a CI run
+          // read the file between the two). 5 s is far above that write.
+          const stored = await eventually(
+            async () => {
+              const file = JSON.parse(await Deno.readTextFile(`${s.stateDir}/runtime_vnics.json`));
+              const v = file["eoda-one"][0];
+              assert.equal(v.dhcp_ip, ip, "lease persisted as dhcp_ip");
+              return v;
+            },
+            5_000,
+            50,
+          );
+          mac = stored.mac_address;
+          assert.equal(stored.dhcp_gateway, lan.router);
           await eventually(async () => {
             assert.match(
               await lan.leaseTable(),
