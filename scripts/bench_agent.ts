@@ -65,6 +65,9 @@ export function threadTimes(pid: number): { cpuNs: number; wakeups: number } {
   return { cpuNs, wakeups };
 }
 
+/** MiB to one decimal, from KiB (as /proc reports memory). */
+const mib = (kb: number) => Math.round((kb / 1024) * 10) / 10;
+
 /**
  * Where the RSS is, MiB: anonymous (V8 heap, malloc, stacks) and file-backed (the pages of the
  * deno executable the process touched: the larger part, and shared with every other Deno
@@ -73,7 +76,6 @@ export function threadTimes(pid: number): { cpuNs: number; wakeups: number } {
 export function memoryBreakdown(pid: number): { anon: number; file: number; pss: number } {
   const status = readProc(`/proc/${pid}/status`);
   const kb = (re: RegExp, text: string) => Number(re.exec(text)?.[1] ?? 0);
-  const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
   return {
     anon: mib(kb(/^RssAnon:\s+(\d+)/m, status)),
     file: mib(kb(/^RssFile:\s+(\d+)/m, status)),
@@ -383,8 +385,8 @@ export async function benchAgent(
       cpu: pctOfCore((b.ticks - a.ticks) / HZ, wall),
       cpuExact: pctOfCore((tb.cpuNs - ta.cpuNs) / 1e9, wall),
       wakeupsPerMin: Math.round(((tb.wakeups - ta.wakeups) / wall) * 60),
-      rss: Math.round((b.rssKb / 1024) * 10) / 10,
-      peak: Math.round((peakRss / 1024) * 10) / 10,
+      rss: mib(b.rssKb),
+      peak: mib(peakRss),
       wall,
     };
   };
@@ -434,8 +436,7 @@ export async function benchAgent(
         const m1 = threadTimes(model.child.pid);
         const pct = pctOfCore((m1.cpuNs - m0.cpuNs) / 1e9, fWall);
         orig.idle_cpu_percent_schedstat_original_model = pct;
-        orig.idle_rss_mib_original_model =
-          Math.round((procTimes(model.child.pid).rssKb / 1024) * 10) / 10;
+        orig.idle_rss_mib_original_model = mib(procTimes(model.child.pid).rssKb);
         orig.original_model_heartbeats = cloud.heartbeats("model").length;
         // Ours over the model's, same seconds: <= 1 is at or below the model, which costs less
         // than the original (it leaves parts out; scripts/original_model.py).
